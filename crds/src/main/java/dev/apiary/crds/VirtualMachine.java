@@ -1,0 +1,22 @@
+package dev.apiary.crds;
+
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Singular;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** A virtual machine: the desired machine in {@code spec}, what is true of it in {@code status}. */
+@Group(VirtualMachine.GROUP)
+@Version(VirtualMachine.VERSION)
+@Kind("VirtualMachine")
+@Plural("virtualmachines")
+@Singular("virtualmachine")
+@ShortNames("vm")
+public class VirtualMachine extends CustomResource<VirtualMachineSpec, VirtualMachineStatus> implements Namespaced {
+    public static final String GROUP = "apiary.dev";
+    public static final String VERSION = "v1alpha1";
+}

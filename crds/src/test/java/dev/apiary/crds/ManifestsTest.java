@@ -1,0 +1,62 @@
+package dev.apiary.crds;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+class ManifestsTest {
+    @Test
+    void readsTheDesignManifest() throws Exception {
+        VirtualMachine vm = Manifests.parse("""
+                apiVersion: apiary.dev/v1alpha1
+                kind: VirtualMachine
+                metadata: {name: web, namespace: default}
+                spec:
+                  runStrategy: Always
+                  cpus: 2
+                  memory: 1Gi
+                  boot:
+                    kernel: {path: vmlinuz, initrd: initrd.img, cmdline: "console=ttyS0"}
+                  disks:
+                    - {name: root, bus: nvme, image: {path: disks/web.img}, readOnly: false}
+                  networks:
+                    - {name: default, model: virtio, backend: tap}
+                  serial: {historyBytes: 1Mi}
+                  display: {vnc: true}
+                  nodeSelector: {}
+                """);
+        assertEquals("web", vm.getMetadata().getName());
+        assertEquals(RunStrategy.Always, vm.getSpec().runStrategy);
+        assertEquals(2, vm.getSpec().cpus);
+        assertEquals(1L << 30, Manifests.bytes(vm.getSpec().memory, "spec.memory"));
+        assertEquals("vmlinuz", vm.getSpec().boot.kernel.path);
+        assertEquals("disks/web.img", vm.getSpec().disks.get(0).image.path);
+        assertEquals(1L << 20, Manifests.bytes(vm.getSpec().serial.historyBytes, "spec.serial.historyBytes"));
+        assertTrue(vm.getSpec().display.vnc);
+    }
+
+    @Test
+    void unknownFieldNamesItsPath() {
+        ManifestException e = assertThrows(ManifestException.class, () -> Manifests.parse("""
+                kind: VirtualMachine
+                spec:
+                  disks:
+                    - {name: a, bus: nvme, image: {pth: x}}
+                """));
+        assertEquals("spec.disks[0].image.pth", e.field());
+    }
+
+    @Test
+    void badEnumListsTheChoices() {
+        ManifestException e = assertThrows(ManifestException.class,
+                () -> Manifests.parse("spec: {runStrategy: Sometimes}"));
+        assertEquals("spec.runStrategy", e.field());
+        assertTrue(e.getMessage().contains("Always"), e.getMessage());
+    }
+
+    @Test
+    void badQuantityIsRefused() throws Exception {
+        VirtualMachine vm = Manifests.parse("spec: {memory: lots}");
+        assertThrows(ManifestException.class, () -> Manifests.bytes(vm.getSpec().memory, "spec.memory"));
+    }
+}
