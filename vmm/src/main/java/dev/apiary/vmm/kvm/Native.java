@@ -1,0 +1,48 @@
+package dev.apiary.vmm.kvm;
+
+import com.kenai.jffi.MemoryIO;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jnr.ffi.LastError;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+
+/** The loaded libc binding and helpers around native memory. */
+public final class Native {
+    private static final class Holder {
+        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+    }
+
+    private Native() {}
+
+    public static LibC libc() {
+        return Holder.LIBC;
+    }
+
+    public static Runtime runtime() {
+        return Holder.RUNTIME;
+    }
+
+    public static int errno() {
+        return LastError.getLastError(Holder.RUNTIME);
+    }
+
+    static String strerror(int errno) {
+        return Holder.LIBC.strerror(errno);
+    }
+
+    /** Little-endian view of native memory, indexed absolutely from 0. */
+    public static ByteBuffer buffer(long address, int length) {
+        return MemoryIO.getInstance().newDirectByteBuffer(address, length).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** An ioctl returning a non-negative value, or a {@link KvmException}. */
+    static int ioctl(int fd, long request, long arg, String what) {
+        int r = Holder.LIBC.ioctl(fd, request, arg);
+        if (r < 0) {
+            throw new KvmException(what, errno());
+        }
+        return r;
+    }
+}
