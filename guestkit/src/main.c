@@ -5,6 +5,7 @@ u8 bootparams[4096];
 char cmdline[4096];
 static char tests_arg[512] = "banner,cpus,e820,pci,acpi,rtc,pmtimer,irq,bootparams";
 static char exit_arg[32] = "poweroff";
+static char cmos_arg[16] = "0x5e";     /* boot counter byte: QEMU's pc keeps smp-1 in 0x5f for SeaBIOS */
 volatile u32 cpus_online;
 
 static void opt(const char *key, char *dst, size_t n)
@@ -54,6 +55,19 @@ static void run_tests(void)
     }
 }
 
+static u64 parse_num(const char *s)
+{
+    u64 v = 0;
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) { base = 16; s += 2; }
+    for (; *s; s++) {
+        int d = (*s >= '0' && *s <= '9') ? *s - '0' : (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f' ? (*s | 0x20) - 'a' + 10 : 99;
+        if (d >= base) break;
+        v = v * (u64)base + (u64)d;
+    }
+    return v;
+}
+
 static void reset_cf9(void)
 {
     outb(0xcf9, 0x02);
@@ -68,13 +82,14 @@ static void __attribute__((noreturn)) do_exit(void)
     if (!strcmp(exit_arg, "reset")) {
         reset_cf9();
     } else if (!strcmp(exit_arg, "reset-once")) {
-        u8 n = cmos_read(0x5f);
+        u8 idx = (u8)parse_num(cmos_arg);
+        u8 n = cmos_read(idx);
         kprintf("KIT boot count=%u", n + 1u);
         if (n == 0) {
-            cmos_write(0x5f, 1);
+            cmos_write(idx, 1);
             reset_cf9();
         }
-        cmos_write(0x5f, 0);
+        cmos_write(idx, 0);
         acpi_poweroff();
     } else if (!strcmp(exit_arg, "triplefault")) {
         kit_syscall(SYS_TRIPLEFAULT, 0);
@@ -100,6 +115,7 @@ void user_main(u64 zp)
     }
     opt("kit.tests=", tests_arg, sizeof tests_arg);
     opt("kit.exit=", exit_arg, sizeof exit_arg);
+    opt("kit.cmos=", cmos_arg, sizeof cmos_arg);
     acpi_init();
     time_init();
     run_tests();

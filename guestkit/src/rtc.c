@@ -16,6 +16,7 @@ static u32 bcd(u32 v) { return (v & 0x0f) + (v >> 4) * 10; }
 
 void test_rtc(void)
 {
+    if (cmos_read(0x0a) == 0xff && cmos_read(0x0b) == 0xff) { kprintf("KIT rtc fail no RTC (CMOS reads 0xff)"); return; }
     u8 r[7], r2[7];
     int tries = 0;
     do {
