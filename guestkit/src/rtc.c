@@ -1,0 +1,86 @@
+/* CMOS/RTC and the ACPI PM timer. */
+#include "kit.h"
+
+u8 cmos_read(u8 reg) { outb(0x70, reg & 0x7f); return inb(0x71); }
+void cmos_write(u8 reg, u8 val) { outb(0x70, reg & 0x7f); outb(0x71, val); }
+
+static int wait_uip_clear(void)
+{
+    u64 t = now_us() + 100000;
+    while (cmos_read(0x0a) & 0x80)
+        if (now_us() > t) return 0;
+    return 1;
+}
+
+static u32 bcd(u32 v) { return (v & 0x0f) + (v >> 4) * 10; }
+
+void test_rtc(void)
+{
+    if (cmos_read(0x0a) == 0xff && cmos_read(0x0b) == 0xff) { kprintf("KIT rtc fail no RTC (CMOS reads 0xff)"); return; }
+    u8 r[7], r2[7];
+    int tries = 0;
+    do {
+        if (!wait_uip_clear()) { kprintf("KIT rtc fail update-in-progress never clears"); return; }
+        r[0] = cmos_read(0x00); r[1] = cmos_read(0x02); r[2] = cmos_read(0x04);
+        r[3] = cmos_read(0x07); r[4] = cmos_read(0x08); r[5] = cmos_read(0x09);
+        r[6] = acpi.century ? cmos_read(acpi.century) : 0;
+        if (!wait_uip_clear()) { kprintf("KIT rtc fail update-in-progress never clears"); return; }
+        r2[0] = cmos_read(0x00); r2[1] = cmos_read(0x02); r2[2] = cmos_read(0x04);
+        r2[3] = cmos_read(0x07); r2[4] = cmos_read(0x08); r2[5] = cmos_read(0x09);
+        r2[6] = acpi.century ? cmos_read(acpi.century) : 0;
+    } while (memcmp(r, r2, 7) && ++tries < 5);
+    u8 b = cmos_read(0x0b);
+    int pm = r[2] & 0x80;
+    u32 v[7];
+    for (int i = 0; i < 7; i++) v[i] = r[i];
+    v[2] &= 0x7f;
+    if (!(b & 0x04)) for (int i = 0; i < 7; i++) v[i] = bcd(v[i]);
+    if (!(b & 0x02)) {                  /* 12-hour mode */
+        if (v[2] == 12) v[2] = 0;
+        if (pm) v[2] += 12;
+    }
+    u32 year = (v[6] ? v[6] : 20) * 100 + v[5];
+    if (v[0] > 59 || v[1] > 59 || v[2] > 23 || v[3] < 1 || v[3] > 31 || v[4] < 1 || v[4] > 12) {
+        kprintf("KIT rtc fail implausible time %02x:%02x:%02x %02x-%02x-%02x regB=0x%x",
+                r[2], r[1], r[0], r[5], r[4], r[3], b);
+        return;
+    }
+    kprintf("KIT rtc ok %04u-%02u-%02uT%02u:%02u:%02uZ", year, v[4], v[3], v[2], v[1], v[0]);
+}
+
+/* wait for the RTC seconds register to change; 0 on timeout */
+static int next_second(void)
+{
+    u8 s = cmos_read(0x00);
+    u64 t = now_us() + 2500000;
+    while (cmos_read(0x00) == s)
+        if (now_us() > t) return 0;
+    return 1;
+}
+
+void test_pmtimer(void)
+{
+    if (!acpi.pm_tmr) { kprintf("KIT pmtimer fail no PM timer in the FADT"); return; }
+    u16 port = (u16)acpi.pm_tmr;
+    u32 mask = acpi.tmr32 ? 0xffffffffu : 0xffffffu;
+    if (!next_second()) { kprintf("KIT pmtimer fail RTC seconds do not advance"); return; }
+    u32 t0 = inl(port) & mask;
+    /* sample often enough to see wraps of a 24-bit counter (4.7 s) anyway */
+    u64 ticks = 0;
+    u32 last = t0;
+    u8 s = cmos_read(0x00);
+    u64 until = now_us() + 2500000;
+    for (;;) {
+        u32 now = inl(port) & mask;
+        ticks += (now - last) & mask;
+        last = now;
+        if (cmos_read(0x00) != s) break;
+        if (now_us() > until) { kprintf("KIT pmtimer fail RTC seconds do not advance"); return; }
+    }
+    u32 now = inl(port) & mask;
+    ticks += (now - last) & mask;
+    if (ticks < 3579545ul * 97 / 100 || ticks > 3579545ul * 103 / 100)
+        kprintf("KIT pmtimer fail hz=%lu (expected 3579545 +-3%%)", ticks);
+    else
+        kprintf("KIT pmtimer ok hz=%lu", ticks);
+}
