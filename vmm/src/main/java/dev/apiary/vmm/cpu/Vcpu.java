@@ -20,13 +20,13 @@ public final class Vcpu {
     private final Bus mmio;
     private final GuestMemory memory;
     private final Consumer<GuestStop> onStop;
-    private final boolean hostEmulatesKernelMode;
+    private final java.util.function.BooleanSupplier hostEmulatesKernelMode;
     private volatile boolean stopRequested;
     private volatile long pthread;
     private Thread thread;
     private volatile long exits;
 
-    public Vcpu(KvmVcpu kvm, Bus ports, Bus mmio, GuestMemory memory, boolean hostEmulatesKernelMode,
+    public Vcpu(KvmVcpu kvm, Bus ports, Bus mmio, GuestMemory memory, java.util.function.BooleanSupplier hostEmulatesKernelMode,
             Consumer<GuestStop> onStop) {
         this.kvm = kvm;
         this.ports = ports;
@@ -139,7 +139,8 @@ public final class Vcpu {
         if (exit instanceof VmExit.InternalError ie) {
             long rip = kvm.getRegs().getLong(REGS_RIP);
             if (ie.emulationFailure()) {
-                return new GuestStop.EmulationFailure(kvm.index(), rip, instructionBytes(ie), hostEmulatesKernelMode);
+                return new GuestStop.EmulationFailure(kvm.index(), rip, instructionBytes(ie),
+                        hostEmulatesKernelMode.getAsBoolean());
             }
             return new GuestStop.KvmFailure(kvm.index(), String.format("internal error, suberror %d at rip 0x%x",
                     ie.suberror(), rip));

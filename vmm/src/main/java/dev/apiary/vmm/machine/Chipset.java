@@ -1,0 +1,56 @@
+package dev.apiary.vmm.machine;
+
+import dev.apiary.vmm.device.Device;
+import dev.apiary.vmm.memory.GuestMemory;
+import dev.apiary.vmm.pci.PciBus;
+import dev.apiary.vmm.uart.ComPort;
+import dev.apiary.vmm.uart.Uart16550;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The PC platform, attached the way a board is built: PCI host bridge and configuration ports, LPC bridge,
+ * power management, RTC, the four COM ports, reset and debug ports. Reads like propolis' standalone runner.
+ */
+public final class Chipset {
+    private final List<Device> devices = new ArrayList<>();
+    private final PciBus pci;
+    private final Uart16550[] uarts = new Uart16550[4];
+
+    private Chipset(Machine m) {
+        pci = new PciBus(m.ports(), m.mmio(), m::irqLine, (address, data) -> m.vm().signalMsi(address, data));
+        pci.mapConfigPorts();
+        devices.add(pci);
+
+        ComPort[] coms = ComPort.values();
+        for (int i = 0; i < 4; i++) {
+            ComPort port = coms[i];
+            SerialConsole console = i == 0 ? m.serialConsole() : null;
+            Uart16550 u = new Uart16550(port, m.irqLine(port.irq()), console == null ? b -> { } : console::transmit);
+            u.attach(m.ports());
+            if (console != null) {
+                console.connect(u::receive);
+                u.setReceiveSpaceListener(console::drained);
+            }
+            uarts[i] = u;
+            devices.add(u);
+        }
+    }
+
+    static Chipset assemble(Machine m) {
+        return new Chipset(m);
+    }
+
+    public List<Device> devices() {
+        return List.copyOf(devices);
+    }
+
+    public PciBus pci() {
+        return pci;
+    }
+
+    /** Writes the ACPI tables into guest RAM and returns the RSDP's address (0: none yet). */
+    long writeAcpiTables(GuestMemory memory) {
+        return 0;
+    }
+}
