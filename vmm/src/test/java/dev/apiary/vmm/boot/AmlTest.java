@@ -105,7 +105,7 @@ class AmlTest {
         assertBytes("10 11 5c 2e 5f 53 42 5f 50 43 49 30 08 58 5f 5f 5f 01",
                 scope("\\_SB.PCI0", name("X", integer(1))));
         // Device (COM1) { Name (_UID, 1) }
-        assertBytes("5b 82 0c 43 4f 4d 31 08 5f 55 49 44 01", device("COM1", name("_UID", integer(1))));
+        assertBytes("5b 82 0b 43 4f 4d 31 08 5f 55 49 44 01", device("COM1", name("_UID", integer(1))));
         assertThrows(IllegalArgumentException.class, () -> method("M", 8, false));
     }
 
