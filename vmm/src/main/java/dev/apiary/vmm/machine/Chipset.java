@@ -1,6 +1,9 @@
 package dev.apiary.vmm.machine;
 
+import dev.apiary.vmm.boot.AcpiTables;
 import dev.apiary.vmm.device.Device;
+import dev.apiary.vmm.memory.GuestMemoryException;
+import java.util.Set;
 import dev.apiary.vmm.memory.GuestMemory;
 import dev.apiary.vmm.pci.PciBus;
 import dev.apiary.vmm.uart.ComPort;
@@ -14,10 +17,12 @@ import java.util.List;
  */
 public final class Chipset {
     private final List<Device> devices = new ArrayList<>();
+    private final Machine machine;
     private final PciBus pci;
     private final Uart16550[] uarts = new Uart16550[4];
 
     private Chipset(Machine m) {
+        this.machine = m;
         pci = new PciBus(m.ports(), m.mmio(), m::irqLine, (address, data) -> m.vm().signalMsi(address, data));
         pci.mapConfigPorts();
         devices.add(pci);
@@ -49,8 +54,15 @@ public final class Chipset {
         return pci;
     }
 
-    /** Writes the ACPI tables into guest RAM and returns the RSDP's address (0: none yet). */
+    /** Writes the ACPI tables into guest RAM and returns the RSDP's address. */
     long writeAcpiTables(GuestMemory memory) {
-        return 0;
+        AcpiTables t = AcpiTables.build(new AcpiTables.Config(machine.config().cpus(), machine.layout(),
+                Set.of(1, 2, 3, 4), true));
+        try {
+            t.writeTo(memory);
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException("ACPI tables do not fit in guest RAM", e);
+        }
+        return t.rsdpAddress();
     }
 }

@@ -13,6 +13,7 @@ import dev.apiary.vmm.cpu.Vcpu;
 import dev.apiary.vmm.cpu.VcpuSetup;
 import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.InterruptLine;
+import dev.apiary.vmm.device.SharedInterruptLine;
 import dev.apiary.vmm.device.SystemControl;
 import dev.apiary.vmm.kvm.CpuidEntries;
 import dev.apiary.vmm.kvm.Kvm;
@@ -47,6 +48,7 @@ public final class Machine implements AutoCloseable, SystemControl {
     private final Chipset chipset;
     private final List<Device> inventory = new ArrayList<>();
     private final SerialConsole console = new SerialConsole();
+    private final java.util.Map<Integer, SharedInterruptLine> irqLines = new java.util.HashMap<>();
     private final BzImage kernel;
     private final Optional<Initrd> initrd;
     private final List<KvmVcpu> kvmVcpus = new ArrayList<>();
@@ -148,9 +150,12 @@ public final class Machine implements AutoCloseable, SystemControl {
         return chipset;
     }
 
-    /** An ISA IRQ or GSI wire into the in-kernel PIC/IOAPIC. */
-    InterruptLine irqLine(int gsi) {
-        return level -> vm.setIrqLine(gsi, level);
+    /**
+     * A new input onto an ISA IRQ or GSI of the in-kernel PIC/IOAPIC. Inputs onto one line are wired-OR
+     * (COM1 and COM3 share IRQ 4), so one device lowering it cannot hide another's interrupt.
+     */
+    synchronized InterruptLine irqLine(int gsi) {
+        return irqLines.computeIfAbsent(gsi, g -> new SharedInterruptLine(level -> vm.setIrqLine(g, level))).newSource();
     }
 
     /** Writes the kernel, initrd, command line, e820 map and ACPI tables and sets the boot vCPU's registers. */

@@ -1,5 +1,7 @@
 package dev.apiary.vmm.pci;
 
+import dev.apiary.vmm.device.SharedInterruptLine;
+
 import static dev.apiary.vmm.pci.PciRegs.CONFIG_ADDRESS_ENABLE;
 import static dev.apiary.vmm.pci.PciRegs.CONFIG_ADDRESS_PORT;
 import static dev.apiary.vmm.pci.PciRegs.CONFIG_DATA_PORT;

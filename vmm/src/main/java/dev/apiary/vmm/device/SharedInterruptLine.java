@@ -1,22 +1,20 @@
-package dev.apiary.vmm.pci;
-
-import dev.apiary.vmm.device.InterruptLine;
+package dev.apiary.vmm.device;
 
 /**
  * A level-triggered wire shared by several sources (PCI INTx is wired-OR: several functions can sit on one
- * GSI). The output is high while any source drives it high, so one device deasserting cannot hide another's
+ * GSI; COM1 and COM3 share ISA IRQ 4). The output is high while any source drives it high, so one device deasserting cannot hide another's
  * pending interrupt.
  */
-final class SharedInterruptLine {
+public final class SharedInterruptLine {
     private final InterruptLine output;
     private int highSources;
 
-    SharedInterruptLine(InterruptLine output) {
+    public SharedInterruptLine(InterruptLine output) {
         this.output = output;
     }
 
     /** A new input of this wire. */
-    InterruptLine newSource() {
+    public InterruptLine newSource() {
         return new InterruptLine() {
             private boolean level;
 
