@@ -65,6 +65,11 @@ boot triplefault -M pc -m 256 -smp 2 -no-reboot -append "kit.tests=banner kit.ex
 if [ "$RC" = 0 ] && grep -q '^KIT done' "$LOG" && [ "$(grep -c '^KIT start' "$LOG")" = 1 ]; then result triplefault ok
 else result triplefault FAIL "rc=$RC, want KIT done and a reset (QEMU exits with -no-reboot)"; fi
 
+echo "== panic"
+boot panic -M pc -m 64 -smp 1 -no-reboot -append "kit.tests=panic"
+if [ "$RC" = 0 ] && grep -qE '^KIT panic vector=6 rip=0x[0-9a-f]+ err=0x0 cpl=3$' "$LOG" && ! grep -q '^KIT done' "$LOG"; then result panic ok
+else result panic FAIL "rc=$RC, want a KIT panic line for ud2 at CPL3 and a power-off"; fi
+
 echo "== microvm (informational: no PCI, HW-reduced ACPI)"
 boot microvm -M microvm -m 256 -smp 2 -no-reboot -append "console=ttyS0"
 grep '^KIT' "$LOG" | grep -E 'fail|panic|done' | sed 's/^/    /'

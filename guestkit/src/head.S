@@ -127,6 +127,61 @@ enter_user:
     xorl %r11d, %r11d
     iretq
 
+/*
+ * #GP fast path: IN/OUT from CPL3 (IOPL is not honoured on this host), done in a
+ * dozen instructions because every CPL0 instruction is emulated here.  Forms:
+ * E4-E7 (imm8 port), EC-EF (port in dx); anything else (0x66 forms included)
+ * goes to the C path in trap_dispatch.
+ */
+    .globl gp_entry
+gp_entry:                       /* err, rip, cs, rflags, rsp, ss */
+    testb $3, 16(%rsp)
+    jz 8f
+    pushq %rax                  /* 16(%rsp) */
+    pushq %rdx                  /* 8(%rsp)  */
+    pushq %rsi                  /* 0(%rsp); err at 24, rip at 32 */
+    movq 32(%rsp), %rsi
+    movzbl (%rsi), %eax
+    cmpb $0xe4, %al
+    jb 7f
+    cmpb $0xe7, %al
+    jbe 2f
+    cmpb $0xec, %al
+    jb 7f
+    cmpb $0xef, %al
+    ja 7f
+    movq $1, %rsi               /* length */
+    jmp 3f
+2:  movzbl 1(%rsi), %edx        /* imm8 port */
+    movq $2, %rsi
+3:  testb $2, %al
+    jnz 5f
+    testb $1, %al
+    jnz 4f
+    inb %dx, %al                /* in al */
+    movb %al, 16(%rsp)
+    jmp 6f
+4:  inl %dx, %eax               /* in eax (zero-extends) */
+    movq %rax, 16(%rsp)
+    jmp 6f
+5:  testb $1, %al
+    movq 16(%rsp), %rax
+    jnz 51f
+    outb %al, %dx
+    jmp 6f
+51: outl %eax, %dx
+6:  addq %rsi, 32(%rsp)
+    popq %rsi
+    popq %rdx
+    popq %rax
+    addq $8, %rsp
+    iretq
+7:  popq %rsi
+    popq %rdx
+    popq %rax
+8:  pushq $13
+    jmp trap_common
+
 /* syscall probe: returns straight to CPL3 (rcx = rip, r11 = rflags) */
     .globl sysret_probe
 sysret_probe:

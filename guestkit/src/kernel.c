@@ -17,7 +17,7 @@ struct tss64 {
 extern u64 pml4[512], pdpt[512], pds[NPD][512], idt[512], gdt[];
 extern u8 kstacks[MAXCPU][KSTACK_SIZE], ustacks[MAXCPU][USTACK_SIZE];
 extern struct tss64 tss[MAXCPU];
-extern char trap_stubs[];
+extern char trap_stubs[], gp_entry[];
 void enter_user(void (*entry)(u64), u64 stack_top, u64 arg) __attribute__((noreturn));
 void user_main(u64 zp);
 void user_ap_main(u64 idx);
@@ -210,7 +210,7 @@ static void build_page_tables(u8 *zp)
 static void build_idt(void)
 {
     for (u64 v = 0; v < 256; v++) {
-        u64 h = (u64)trap_stubs + 16 * v;
+        u64 h = v == 13 ? (u64)gp_entry : (u64)trap_stubs + 16 * v;
         u64 dpl = (v == VEC_SYSCALL) ? 3 : 0;
         idt[2 * v] = (h & 0xffff) | ((u64)SEL_KCODE << 16) | ((0x8eul | (dpl << 5)) << 40) | ((h >> 16 & 0xffff) << 48);
         idt[2 * v + 1] = h >> 32;

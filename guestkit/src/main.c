@@ -30,11 +30,17 @@ static void test_banner(void)
             kinfo.gbpages ? "1 GiB" : "2 MiB", tsc_hz / 1000000);
 }
 
+static void test_panic(void)
+{
+    kprintf("KIT panic-test executing ud2 at CPL3");
+    __asm__ volatile("ud2");
+}
+
 static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "banner", test_banner }, { "cpus", test_cpus }, { "e820", test_e820 },
     { "pci", test_pci }, { "acpi", test_acpi }, { "rtc", test_rtc },
     { "pmtimer", test_pmtimer }, { "irq", test_irq }, { "bootparams", test_bootparams },
-    { "facts", test_facts },
+    { "facts", test_facts }, { "panic", test_panic },
 };
 
 static void run_tests(void)
