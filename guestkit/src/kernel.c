@@ -230,9 +230,10 @@ static void cpu_setup(u32 idx)
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS0 + 16 * idx));
     struct { u16 limit; u64 base; } PACKED idtr = { 256 * 16 - 1, (u64)idt };
     __asm__ volatile("lidt %0" : : "m"(idtr));
-    /* CR0: PE MP ET NE WP PG; CR4: PAE only (TSD clear: rdtsc at CPL3) */
+    /* CR0: PE MP ET NE WP PG */
     __asm__ volatile("mov %0,%%cr0" : : "r"((read_cr0() & ~0x6000000cul) | 0x80010033ul));
-    __asm__ volatile("mov %0,%%cr4" : : "r"((read_cr4() & ~0x4ul) | 0x20));
+    /* CR4: keep PAE, clear TSD (rdtsc at CPL3), PCIDE, SMEP, SMAP, PKE (CPL0 reads user memory) */
+    __asm__ volatile("mov %0,%%cr4" : : "r"((read_cr4() & ~((1ul << 2) | (1ul << 17) | (1ul << 20) | (1ul << 21) | (1ul << 22))) | 0x20));
     /* local APIC: software-enable, spurious vector 0xff */
     u64 apicbase = rdmsr(0x1b);
     if (!(apicbase & (1 << 11))) {
