@@ -270,7 +270,7 @@ public final class AcpiTables {
         b.put(92 - h, (byte) 0); // GPE0_BLK_LEN
         b.putShort(96 - h, (short) 101); // P_LVL2_LAT > 100: C2 not supported
         b.putShort(98 - h, (short) 1001); // P_LVL3_LAT > 1000: C3 not supported
-        b.put(108 - h, (byte) 0); // CENTURY: no century register in CMOS
+        b.put(108 - h, (byte) 0x32); // CENTURY: the RTC keeps the century in CMOS 0x32, as PC firmware does
         int bootArch = BOOT_LEGACY_DEVICES | BOOT_VGA_NOT_PRESENT | (c.i8042() ? BOOT_8042 : 0);
         b.putShort(109 - h, (short) bootArch);
         // TMR_VAL_EXT clear: a 24-bit PM timer. PWR_BUTTON clear: the power button is a fixed feature.

@@ -1,6 +1,13 @@
 package dev.apiary.vmm.machine;
 
 import dev.apiary.vmm.boot.AcpiTables;
+import dev.apiary.vmm.chipset.DebugPorts;
+import dev.apiary.vmm.chipset.I440fxHostBridge;
+import dev.apiary.vmm.chipset.KeyboardController;
+import dev.apiary.vmm.chipset.Piix3Lpc;
+import dev.apiary.vmm.chipset.Piix4Pm;
+import dev.apiary.vmm.chipset.ResetControl;
+import dev.apiary.vmm.chipset.Rtc;
 import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.memory.GuestMemoryException;
 import java.util.Set;
@@ -20,12 +27,38 @@ public final class Chipset {
     private final Machine machine;
     private final PciBus pci;
     private final Uart16550[] uarts = new Uart16550[4];
+    private final Piix4Pm pm;
+    private final Rtc rtc;
+    private final DebugPorts debugPorts;
 
     private Chipset(Machine m) {
         this.machine = m;
         pci = new PciBus(m.ports(), m.mmio(), m::irqLine, (address, data) -> m.vm().signalMsi(address, data));
         pci.mapConfigPorts();
         devices.add(pci);
+
+        I440fxHostBridge hostBridge = new I440fxHostBridge();
+        hostBridge.attach(pci);
+        devices.add(hostBridge);
+        Piix3Lpc lpc = new Piix3Lpc();
+        lpc.attach(pci);
+        devices.add(lpc);
+        pm = new Piix4Pm(m.irqLine(AcpiTables.SCI_IRQ), m);
+        pm.attach(pci, m.ports());
+        devices.add(pm);
+
+        rtc = new Rtc(m.layout(), m.config().cpus(), m.irqLine(8));
+        rtc.attach(m.ports());
+        devices.add(rtc);
+        ResetControl reset = new ResetControl(m);
+        reset.attach(m.ports());
+        devices.add(reset);
+        KeyboardController kbc = new KeyboardController(m);
+        kbc.attach(m.ports());
+        devices.add(kbc);
+        debugPorts = new DebugPorts(b -> { });
+        debugPorts.attach(m.ports());
+        devices.add(debugPorts);
 
         ComPort[] coms = ComPort.values();
         for (int i = 0; i < 4; i++) {
@@ -54,10 +87,24 @@ public final class Chipset {
         return pci;
     }
 
+    /** The ACPI power button: a guest with ACPI support shuts down cleanly. */
+    public void pressPowerButton() {
+        pm.pressPowerButton();
+    }
+
+    public Rtc rtc() {
+        return rtc;
+    }
+
+    /** The last value the guest wrote to the POST code port 0x80. */
+    public int postCode() {
+        return debugPorts.postCode();
+    }
+
     /** Writes the ACPI tables into guest RAM and returns the RSDP's address. */
     long writeAcpiTables(GuestMemory memory) {
         AcpiTables t = AcpiTables.build(new AcpiTables.Config(machine.config().cpus(), machine.layout(),
-                Set.of(1, 2, 3, 4), true));
+                Set.of(1, 2, 3, 4), false));
         try {
             t.writeTo(memory);
         } catch (GuestMemoryException e) {
