@@ -185,6 +185,8 @@ public final class VmPlanner {
                 if (initial || ended) desired = DesiredState.Stopped;
             }
         }
+        // Wanted running but holding no node means nothing runs anywhere (never placed, or no fit last time): place it.
+        if (desired == DesiredState.Running && st.nodeName == null && !newRun) newRun = true;
         if (action == LifecycleAction.Start) {
             if (desired != DesiredState.Running || ended || r == 0) {
                 newRun = true;

@@ -50,6 +50,10 @@ public final class ClusterView {
         assumed.put(vmKey, Optional.ofNullable(node));
     }
 
+    public void forgetAssumption(String vmKey) {
+        assumed.remove(vmKey);
+    }
+
     /** Called for every VM the informer delivers: drops an assumption the cache now shows. */
     public void observed(VirtualMachine vm, boolean deleted) {
         String k = key(vm);

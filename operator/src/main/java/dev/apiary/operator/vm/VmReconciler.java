@@ -102,6 +102,7 @@ public final class VmReconciler {
     private Optional<Duration> apply(VirtualMachine vm) {
         String key = ClusterView.key(vm);
         VmPlan plan = planner.plan(vm, view.nodeState(vmNode(vm)), this::place, clock.instant());
+        LOG.debugf("%s: bound=%s unschedulable=%s events=%s", key, plan.boundTo(), plan.unschedulable(), plan.events());
         VirtualMachine current = vm;
         if (plan.addOperatorFinalizer()) {
             VirtualMachine edit = copy(current);
@@ -114,13 +115,17 @@ public final class VmReconciler {
         if (!sameTree(current.getStatus(), plan.status())) {
             VirtualMachine edit = copy(current);
             edit.setStatus(plan.status());
-            current = api.updateStatus(edit);
-            written.put(key, current.getMetadata().getResourceVersion());
-            if (plan.boundTo() != null) {
-                view.assume(key, plan.boundTo());
-                metrics.scheduled("bound");
-            }
+            // Assumed before the write: the informer may deliver the write before updateStatus returns.
+            if (plan.boundTo() != null) view.assume(key, plan.boundTo());
             if (plan.unbound()) view.assume(key, null);
+            try {
+                current = api.updateStatus(edit);
+            } catch (RuntimeException e) {
+                if (plan.boundTo() != null || plan.unbound()) view.forgetAssumption(key);
+                throw e;
+            }
+            written.put(key, current.getMetadata().getResourceVersion());
+            if (plan.boundTo() != null) metrics.scheduled("bound");
         }
         if (plan.removeAgentFinalizer() || plan.removeOperatorFinalizer()) {
             VirtualMachine edit = copy(current);
@@ -128,8 +133,14 @@ public final class VmReconciler {
             if (plan.removeAgentFinalizer()) fins.remove(Finalizers.AGENT);
             if (plan.removeOperatorFinalizer()) fins.remove(Finalizers.OPERATOR);
             edit.getMetadata().setFinalizers(fins);
-            current = api.update(edit);
-            written.put(key, current.getMetadata().getResourceVersion());
+            VirtualMachine after = api.update(edit);
+            if (after == null) {
+                // The last finalizer went and the server deleted the object (it answers without a body).
+                written.remove(key);
+            } else {
+                current = after;
+                written.put(key, current.getMetadata().getResourceVersion());
+            }
         }
         for (VmPlan.Event e : plan.events()) {
             events.record(current, e.type(), e.reason(), e.message());
