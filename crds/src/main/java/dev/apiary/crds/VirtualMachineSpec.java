@@ -1,6 +1,14 @@
 package dev.apiary.crds;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,17 +18,75 @@ import java.util.Map;
 /** The desired machine. Field names are the contract in DESIGN.md; every field is documented in docs/api.md. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class VirtualMachineSpec {
+    /** Relative path below the node's image root: no leading '/', no empty, '.'-only or '..' segment (RE2-compatible). */
+    public static final String RELATIVE_PATH =
+            "^([^/.][^/]*|\\.[^/.][^/]*|\\.\\.[^/]+)(/([^/.][^/]*|\\.[^/.][^/]*|\\.\\.[^/]+))*$";
+    /** A DNS-1123 label, as Kubernetes uses for names. */
+    public static final String NAME = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+    public static final int MIN_CPUS = 1;
+    public static final int MAX_CPUS = 64;
+    public static final String MIN_MEMORY = "64Mi";
+    public static final int MAX_DISKS = 16;
+    public static final int MAX_NETWORKS = 8;
+    /** CEL: an int-or-string that is a quantity of at least 64 MiB. Needs Kubernetes 1.29+ (quantity library). */
+    static final String MEMORY_RULE = "type(self) == int ? self >= 67108864 : "
+            + "(isQuantity(self) && quantity(self).compareTo(quantity('64Mi')) >= 0)";
+
+    @JsonPropertyDescription("When the VM should run: Always, RerunOnFailure, Manual, Halted or Once (KubeVirt's meanings).")
+    @Default("Always")
     public RunStrategy runStrategy;
+    @JsonPropertyDescription("Virtual CPUs, 1 to 64.")
+    @Required
+    @Min(MIN_CPUS)
+    @Max(MAX_CPUS)
     public Integer cpus;
+    @JsonPropertyDescription("Guest RAM as a Kubernetes quantity, at least 64Mi.")
+    @Required
+    @ValidationRule(value = MEMORY_RULE, message = "spec.memory must be a quantity of at least 64Mi", reason = "FieldValueInvalid")
     public Quantity memory;
+    @JsonPropertyDescription("How the VM boots: exactly one of kernel or firmware.")
+    @Required
     public Boot boot;
+    @Size(max = MAX_DISKS)
+    @ValidationRule(value = "self.all(d, self.exists_one(e, e.name == d.name))", message = "disk names must be unique",
+            reason = "FieldValueDuplicate")
     public List<Disk> disks = new ArrayList<>();
+    @Size(max = MAX_NETWORKS)
+    @ValidationRule(value = "self.all(n, self.exists_one(e, e.name == n.name))", message = "network names must be unique",
+            reason = "FieldValueDuplicate")
     public List<Network> networks = new ArrayList<>();
     public Serial serial;
     public Display display;
+    @JsonPropertyDescription("Labels a VmmNode must carry for this VM to be placed on it.")
     public Map<String, String> nodeSelector = new LinkedHashMap<>();
     /** What a guest-initiated reset (reboot, triple fault) does: boot again, or end the run. */
     public RebootPolicy rebootPolicy;
+
+    /**
+     * A start, stop or restart asked for with {@code kubectl patch}; a new {@code id} makes a new request. The
+     * operator answers in {@code status.lastRequest} (Completed, or Refused with the reason).
+     */
+    @JsonPropertyDescription("Start, Stop or Restart request; change id to make a new request. See status.lastRequest.")
+    public LifecycleRequest lifecycleRequest;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class LifecycleRequest {
+        @Required
+        public LifecycleAction action;
+        @JsonPropertyDescription("Any string unique per request, e.g. $(date +%s).")
+        @Required
+        @Size(min = 1, max = 128)
+        public String id;
+    }
+
+    public enum LifecycleAction {
+        /** Start a stopped VM. */
+        Start,
+        /** Stop a running VM (guest power-off, then the VMM). */
+        Stop,
+        /** Stop and start again on the same node (a new run). */
+        Restart
+    }
 
     public enum RebootPolicy {
         /** Reset devices and vCPUs and boot the same image again (a PC's behaviour). */
@@ -30,6 +96,8 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "has(self.kernel) != has(self.firmware)",
+            message = "exactly one of boot.kernel or boot.firmware must be set", reason = "FieldValueInvalid")
     public static class Boot {
         public KernelBoot kernel;
         public FirmwareBoot firmware;
@@ -38,7 +106,13 @@ public class VirtualMachineSpec {
     /** Direct Linux boot: a bzImage, an optional initrd and a command line. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class KernelBoot {
+        @JsonPropertyDescription("bzImage, relative to the node's image root.")
+        @Required
+        @Pattern(RELATIVE_PATH)
+        @Size(max = 4096)
         public String path;
+        @Pattern(RELATIVE_PATH)
+        @Size(max = 4096)
         public String initrd;
         public String cmdline;
     }
@@ -46,13 +120,20 @@ public class VirtualMachineSpec {
     /** UEFI boot from a firmware image (OVMF_CODE.fd). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class FirmwareBoot {
+        @Required
+        @Pattern(RELATIVE_PATH)
+        @Size(max = 4096)
         public String path;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Disk {
+        @Required
+        @Pattern(NAME)
         public String name;
+        @Default("nvme")
         public DiskBus bus;
+        @Required
         public ImageSource image;
         public Boolean readOnly;
     }
@@ -61,19 +142,32 @@ public class VirtualMachineSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class ImageSource {
+        @JsonPropertyDescription("Disk image file, relative to the node's image root.")
+        @Required
+        @Pattern(RELATIVE_PATH)
+        @Size(max = 4096)
         public String path;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Network {
+        @Required
+        @Pattern(NAME)
         public String name;
+        @JsonPropertyDescription("Device model; only virtio today.")
+        @Pattern("^virtio$")
         public String model;
+        @JsonPropertyDescription("Host side; only tap today.")
+        @Pattern("^tap$")
         public String backend;
+        @Pattern("^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
         public String macAddress;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Serial {
+        @ValidationRule(value = "type(self) == int ? self >= 0 : isQuantity(self)",
+                message = "spec.serial.historyBytes must be a quantity", reason = "FieldValueInvalid")
         public Quantity historyBytes;
     }
 

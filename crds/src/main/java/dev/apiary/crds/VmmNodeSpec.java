@@ -1,0 +1,11 @@
+package dev.apiary.crds;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+
+/** What an administrator decides about a node. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class VmmNodeSpec {
+    @JsonPropertyDescription("true: no new VMs are bound here (VMs already here stay), like kubectl cordon.")
+    public Boolean unschedulable;
+}

@@ -1,0 +1,161 @@
+package dev.apiary.operator.runtime;
+
+import dev.apiary.crds.ConditionTypes;
+import dev.apiary.crds.VirtualMachine;
+import dev.apiary.crds.VirtualMachineSpec;
+import dev.apiary.crds.VmmNode;
+import dev.apiary.crds.VmmNodeStatus;
+import dev.apiary.operator.lifecycle.Conditions;
+import dev.apiary.operator.lifecycle.NodeState;
+import dev.apiary.operator.scheduling.NodeView;
+import dev.apiary.operator.scheduling.Quantities;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.fabric8.kubernetes.client.informers.cache.Store;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The operator's view of the cluster for scheduling: VMs and nodes from the informer caches, plus the bindings this
+ * operator has written but its VM informer has not delivered yet ("assumed", as kube-scheduler does). Without them
+ * a burst of VMs would all see the same free capacity and overbook a node.
+ */
+public final class ClusterView {
+    private final Store<VirtualMachine> vms;
+    private final Store<VmmNode> nodes;
+    private final Clock clock;
+    private final Duration heartbeatTimeout;
+    /** vm key → node it was bound to (or empty: unbound) by a write the VM cache has not shown yet. */
+    private final Map<String, Optional<String>> assumed = new ConcurrentHashMap<>();
+
+    public ClusterView(Store<VirtualMachine> vms, Store<VmmNode> nodes, Clock clock, Duration heartbeatTimeout) {
+        this.vms = vms;
+        this.nodes = nodes;
+        this.clock = clock;
+        this.heartbeatTimeout = heartbeatTimeout;
+    }
+
+    public static String key(VirtualMachine vm) {
+        return Cache.metaNamespaceKeyFunc(vm);
+    }
+
+    public void assume(String vmKey, String node) {
+        assumed.put(vmKey, Optional.ofNullable(node));
+    }
+
+    public void forgetAssumption(String vmKey) {
+        assumed.remove(vmKey);
+    }
+
+    /** Called for every VM the informer delivers: drops an assumption the cache now shows. */
+    public void observed(VirtualMachine vm, boolean deleted) {
+        String k = key(vm);
+        Optional<String> a = assumed.get(k);
+        if (a == null) return;
+        String cached = vm.getStatus() == null ? null : vm.getStatus().nodeName;
+        if (deleted || a.equals(Optional.ofNullable(cached))) assumed.remove(k, a);
+    }
+
+    /** The node a VM holds capacity on, counting this operator's own unobserved writes. */
+    public String nodeOf(VirtualMachine vm) {
+        Optional<String> a = assumed.get(key(vm));
+        if (a != null) return a.orElse(null);
+        return vm.getStatus() == null ? null : vm.getStatus().nodeName;
+    }
+
+    public NodeState nodeState(String nodeName) {
+        if (nodeName == null) return NodeState.NONE;
+        VmmNode n = nodes.getByKey(nodeName);
+        if (n == null) return new NodeState(NodeState.Presence.GONE, "VmmNode " + nodeName + " does not exist");
+        String why = notReadyReason(n);
+        return why == null ? NodeState.READY : new NodeState(NodeState.Presence.NOT_READY, "node " + nodeName + " " + why);
+    }
+
+    /** Why the node cannot take VMs, or null when it is Ready with a fresh heartbeat. */
+    public String notReadyReason(VmmNode n) {
+        VmmNodeStatus s = n.getStatus();
+        if (s == null || s.heartbeatTime == null) return "NotReady: its agent has not reported yet";
+        Instant beat;
+        try {
+            beat = Instant.parse(s.heartbeatTime);
+        } catch (DateTimeParseException e) {
+            return "NotReady: heartbeatTime '" + s.heartbeatTime + "' is not an RFC 3339 time";
+        }
+        Duration age = Duration.between(beat, clock.instant());
+        if (age.compareTo(heartbeatTimeout) > 0) {
+            return "NotReady: no heartbeat since " + beat + " (" + age.toSeconds() + "s ago, timeout "
+                    + heartbeatTimeout.toSeconds() + "s)";
+        }
+        if (!Conditions.isTrue(s.conditions, ConditionTypes.READY)) {
+            return Conditions.find(s.conditions, ConditionTypes.READY)
+                    .map(c -> "NotReady: " + c.getReason() + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")"))
+                    .orElse("NotReady: no Ready condition");
+        }
+        if (s.kvm != null && Boolean.FALSE.equals(s.kvm.present)) return "NotReady: no /dev/kvm";
+        return null;
+    }
+
+    /** When the node's heartbeat goes stale if nothing new arrives (null when it has none). */
+    public Instant staleAt(VmmNode n) {
+        try {
+            return n.getStatus() == null || n.getStatus().heartbeatTime == null ? null
+                    : Instant.parse(n.getStatus().heartbeatTime).plus(heartbeatTimeout);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    /** CPUs and bytes a VM holds on its node: the larger of what runs and what its spec asks (a restart must fit). */
+    public static long[] held(VirtualMachine vm) {
+        long cpus = 0;
+        long mem = 0;
+        for (VirtualMachineSpec s : new VirtualMachineSpec[] {vm.getSpec(),
+                vm.getStatus() == null ? null : vm.getStatus().runSpec}) {
+            if (s == null) continue;
+            if (s.cpus != null) cpus = Math.max(cpus, s.cpus);
+            mem = Math.max(mem, Quantities.bytes(s.memory));
+        }
+        return new long[] {cpus, mem};
+    }
+
+    /** Per node: {cpus, memory, vms} held by the VMs bound to it. */
+    public Map<String, long[]> allocations() {
+        Map<String, long[]> out = new HashMap<>();
+        for (VirtualMachine vm : vms.list()) {
+            String node = nodeOf(vm);
+            if (node == null) continue;
+            long[] h = held(vm);
+            long[] a = out.computeIfAbsent(node, k -> new long[3]);
+            a[0] += h[0];
+            a[1] += h[1];
+            a[2]++;
+        }
+        return out;
+    }
+
+    public List<NodeView> nodeViews() {
+        Map<String, long[]> alloc = allocations();
+        List<NodeView> out = new ArrayList<>();
+        for (VmmNode n : nodes.list()) {
+            VmmNodeStatus s = n.getStatus();
+            int cpus = s == null || s.capacity == null || s.capacity.cpus == null ? 0 : s.capacity.cpus;
+            long mem = s == null || s.capacity == null ? 0 : Math.max(0, Quantities.bytes(s.capacity.memory));
+            long[] a = alloc.getOrDefault(n.getMetadata().getName(), new long[3]);
+            out.add(new NodeView(n.getMetadata().getName(), n.getMetadata().getLabels(), notReadyReason(n),
+                    n.getSpec() != null && Boolean.TRUE.equals(n.getSpec().unschedulable), cpus, mem, (int) a[0], a[1],
+                    (int) a[2]));
+        }
+        return out;
+    }
+
+    public List<VirtualMachine> vmsOn(String node) {
+        return vms.list().stream().filter(vm -> node.equals(nodeOf(vm))).toList();
+    }
+}

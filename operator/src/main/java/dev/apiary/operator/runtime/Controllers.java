@@ -1,0 +1,192 @@
+package dev.apiary.operator.runtime;
+
+import dev.apiary.crds.VirtualMachine;
+import dev.apiary.crds.VmPhase;
+import dev.apiary.crds.VmmNode;
+import dev.apiary.operator.lifecycle.VmPlanner;
+import dev.apiary.operator.node.VmmNodeReconciler;
+import dev.apiary.operator.vm.VmApi;
+import dev.apiary.operator.vm.VmReconciler;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Clock;
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The running controllers of one leader term: two informers (VirtualMachine in all namespaces, VmmNode), one work
+ * queue and one reconciler per kind. Started when this replica becomes leader, stopped when it stops leading.
+ */
+public final class Controllers {
+    private static final Logger LOG = Logger.getLogger(Controllers.class);
+    private final KubernetesClient client;
+    private final OperatorSettings settings;
+    private final Clock clock;
+    private final OperatorMetrics metrics;
+    private final VmApi vmApi;
+    private SharedIndexInformer<VirtualMachine> vmInformer;
+    private SharedIndexInformer<VmmNode> nodeInformer;
+    private WorkQueue vmQueue;
+    private WorkQueue nodeQueue;
+    private ClusterView view;
+    private VmReconciler vmReconciler;
+    /** VMs that found no node, retried together when capacity may have grown. */
+    private final Set<String> parked = new LinkedHashSet<>();
+    private volatile boolean running;
+
+    public Controllers(KubernetesClient client, OperatorSettings settings, Clock clock, OperatorMetrics metrics,
+            VmApi vmApi) {
+        this.client = client;
+        this.settings = settings;
+        this.clock = clock;
+        this.metrics = metrics;
+        this.vmApi = vmApi;
+    }
+
+    public synchronized void start() {
+        if (running) return;
+        long resyncMs = settings.resync().toMillis();
+        vmInformer = client.resources(VirtualMachine.class).inAnyNamespace().runnableInformer(resyncMs);
+        nodeInformer = client.resources(VmmNode.class).runnableInformer(resyncMs);
+        view = new ClusterView(vmInformer.getStore(), nodeInformer.getStore(), clock, settings.heartbeatTimeout());
+        EventRecorder events = new EventRecorder(client, clock, settings.identity());
+        vmReconciler = new VmReconciler(vmApi, vmInformer.getStore(), view, new VmPlanner(settings.backoff()), events,
+                metrics, clock, this::park);
+        vmQueue = new WorkQueue("vm", vmReconciler::reconcile);
+        VmmNodeReconciler nodeReconciler = new VmmNodeReconciler(client, nodeInformer.getStore(), view, events, metrics,
+                clock, vmQueue::add, this::retryParked);
+        nodeQueue = new WorkQueue("vmmnode", nodeReconciler::reconcile);
+
+        vmInformer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(VirtualMachine vm) {
+                seen(null, vm, false);
+            }
+
+            @Override
+            public void onUpdate(VirtualMachine old, VirtualMachine vm) {
+                seen(old, vm, false);
+            }
+
+            @Override
+            public void onDelete(VirtualMachine vm, boolean unknownFinalState) {
+                seen(vm, vm, true);
+            }
+        });
+        nodeInformer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(VmmNode n) {
+                nodeQueue.add(n.getMetadata().getName());
+                retryParked();
+            }
+
+            @Override
+            public void onUpdate(VmmNode old, VmmNode n) {
+                nodeQueue.add(n.getMetadata().getName());
+                if (schedulingFactsChanged(old, n)) retryParked();
+            }
+
+            @Override
+            public void onDelete(VmmNode n, boolean unknownFinalState) {
+                nodeQueue.add(n.getMetadata().getName());
+            }
+        });
+        // Both caches are filled before the first decision: a VM must never be judged against an empty node list.
+        nodeInformer.run();
+        vmInformer.run();
+        try {
+            nodeInformer.hasSynced();
+            while (!nodeInformer.hasSynced() || !vmInformer.hasSynced()) TimeUnit.MILLISECONDS.sleep(10);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        vmQueue.start();
+        nodeQueue.start();
+        running = true;
+        LOG.infof("controllers started: %d VMs, %d VmmNodes", vmInformer.getStore().list().size(),
+                nodeInformer.getStore().list().size());
+    }
+
+    private void seen(VirtualMachine old, VirtualMachine vm, boolean deleted) {
+        view.observed(vm, deleted);
+        vmReconciler.observed(vm, deleted);
+        String node = vm.getStatus() == null ? null : vm.getStatus().nodeName;
+        String oldNode = old == null || old.getStatus() == null ? null : old.getStatus().nodeName;
+        if (!deleted) vmQueue.add(ClusterView.key(vm));
+        if (node != null) nodeQueue.add(node);
+        if (oldNode != null && !oldNode.equals(node)) nodeQueue.add(oldNode);
+        if (deleted || (oldNode != null && node == null)) {
+            synchronized (parked) {
+                parked.remove(ClusterView.key(vm));
+            }
+            retryParked();
+        }
+    }
+
+    private static boolean schedulingFactsChanged(VmmNode a, VmmNode b) {
+        return !Objects.equals(a.getMetadata().getLabels(), b.getMetadata().getLabels())
+                || !Objects.equals(String.valueOf(a.getSpec() == null ? null : a.getSpec().unschedulable),
+                        String.valueOf(b.getSpec() == null ? null : b.getSpec().unschedulable))
+                || !Objects.equals(capacity(a), capacity(b))
+                || !Objects.equals(ready(a), ready(b));
+    }
+
+    private static String capacity(VmmNode n) {
+        return n.getStatus() == null || n.getStatus().capacity == null ? null
+                : n.getStatus().capacity.cpus + "/" + n.getStatus().capacity.memory;
+    }
+
+    private static String ready(VmmNode n) {
+        return n.getStatus() == null ? null : n.getStatus().conditions.stream()
+                .filter(c -> "Ready".equals(c.getType())).map(c -> c.getStatus()).findFirst().orElse(null);
+    }
+
+    private void park(String key) {
+        synchronized (parked) {
+            parked.add(key);
+        }
+    }
+
+    private void retryParked() {
+        Set<String> keys;
+        synchronized (parked) {
+            keys = new LinkedHashSet<>(parked);
+            parked.clear();
+        }
+        keys.forEach(vmQueue::add);
+    }
+
+    public boolean running() {
+        return running;
+    }
+
+    public boolean idle() {
+        return running && vmQueue.idle() && nodeQueue.idle();
+    }
+
+    public int vmsInPhase(VmPhase p) {
+        if (!running) return 0;
+        return (int) vmInformer.getStore().list().stream()
+                .filter(vm -> vm.getStatus() != null && vm.getStatus().phase == p).count();
+    }
+
+    public int queueDepth() {
+        return running ? vmQueue.depth() + nodeQueue.depth() : 0;
+    }
+
+    public synchronized void stop() {
+        if (vmQueue == null) return;
+        running = false;
+        vmQueue.stop();
+        nodeQueue.stop();
+        vmInformer.stop();
+        nodeInformer.stop();
+        vmQueue = null;
+        LOG.info("controllers stopped");
+    }
+}

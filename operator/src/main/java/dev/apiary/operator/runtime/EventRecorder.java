@@ -1,0 +1,49 @@
+package dev.apiary.operator.runtime;
+
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Clock;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jboss.logging.Logger;
+
+/** Records core/v1 Events on the objects the operator decides about (kubectl describe shows them). */
+public final class EventRecorder {
+    private static final Logger LOG = Logger.getLogger(EventRecorder.class);
+    private final KubernetesClient client;
+    private final Clock clock;
+    private final String identity;
+
+    public EventRecorder(KubernetesClient client, Clock clock, String identity) {
+        this.client = client;
+        this.clock = clock;
+        this.identity = identity;
+    }
+
+    public void record(HasMetadata obj, String type, String reason, String message) {
+        String ns = obj.getMetadata().getNamespace() == null ? "default" : obj.getMetadata().getNamespace();
+        String now = clock.instant().toString();
+        String msg = message.length() > 1024 ? message.substring(0, 1021) + "..." : message;
+        try {
+            client.v1().events().inNamespace(ns).resource(new EventBuilder()
+                    .withNewMetadata()
+                    .withName(obj.getMetadata().getName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()))
+                    .withNamespace(ns)
+                    .endMetadata()
+                    .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion(obj.getApiVersion())
+                            .withKind(obj.getKind()).withName(obj.getMetadata().getName())
+                            .withNamespace(obj.getMetadata().getNamespace()).withUid(obj.getMetadata().getUid())
+                            .withResourceVersion(obj.getMetadata().getResourceVersion()).build())
+                    .withType(type).withReason(reason).withMessage(msg)
+                    .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
+                    .withNewSource().withComponent("apiary-operator").endSource()
+                    .withReportingComponent("apiary.dev/operator").withReportingInstance(identity)
+                    .build()).create();
+        } catch (KubernetesClientException e) {
+            // An event is a courtesy; losing one must not fail the decision it reports.
+            LOG.debugf("event %s on %s not recorded: %s", reason, obj.getMetadata().getName(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,229 @@
+package dev.apiary.operator.it;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.VirtualMachine;
+import dev.apiary.crds.VirtualMachineStatus;
+import dev.apiary.crds.VirtualMachineStatus.DesiredState;
+import dev.apiary.crds.VmPhase;
+import dev.apiary.crds.VmmNode;
+import dev.apiary.crds.VmmNodeStatus;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+/**
+ * Plays the vmm-agent's side of the contract in docs/operator.md, against the mock API server: registers and
+ * heartbeats its VmmNode; for VMs bound to its node, adds the agent finalizer before "starting" run status.runId,
+ * reports Running, stops when desiredState is Stopped or the VM is being deleted, and then lets go of the finalizer.
+ * Tests make runs end with {@link #end}.
+ */
+public final class FakeAgent implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    final KubernetesClient client;
+    final String node;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private ScheduledFuture<?> heartbeats;
+    private ScheduledFuture<?> runner;
+    private long pid = 1000;
+
+    FakeAgent(KubernetesClient client, String node, int cpus, String memory, Map<String, String> labels) {
+        this.client = client;
+        this.node = node;
+        VmmNode n = new VmmNode();
+        n.setMetadata(new ObjectMetaBuilder().withName(node).withLabels(labels).build());
+        n = client.resources(VmmNode.class).resource(n).create();
+        VmmNodeStatus st = new VmmNodeStatus();
+        st.capacity = new VmmNodeStatus.Resources();
+        st.capacity.cpus = cpus;
+        st.capacity.memory = new Quantity(memory);
+        st.kvm = new VmmNodeStatus.Kvm();
+        st.kvm.present = true;
+        st.kvm.apiVersion = 12;
+        st.kvm.fullGuests = false;
+        st.kvm.reason = "nested PVM: kernel-mode guest code is emulated";
+        st.endpoint = "https://" + node + ":9443";
+        n.setStatus(st);
+        client.resources(VmmNode.class).resource(n).updateStatus();
+        heartbeat();
+    }
+
+    /** One heartbeat: heartbeatTime now and Ready=True, retried on conflict as the real agent must. */
+    public void heartbeat() {
+        for (int i = 0; i < 10; i++) {
+            try {
+                VmmNode n = client.resources(VmmNode.class).withName(node).get();
+                n.getStatus().heartbeatTime = Instant.now().toString();
+                n.getStatus().conditions.removeIf(c -> "Ready".equals(c.getType()));
+                n.getStatus().conditions.add(new ConditionBuilder().withType("Ready").withStatus("True")
+                        .withReason("AgentReady").withMessage("vmm-agent reporting")
+                        .withLastTransitionTime(Instant.now().toString()).build());
+                client.resources(VmmNode.class).resource(n).updateStatus();
+                return;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) throw e;
+            }
+        }
+    }
+
+    public FakeAgent startHeartbeats() {
+        heartbeats = timer.scheduleAtFixedRate(this::heartbeatQuietly, 300, 300, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    public void stopHeartbeats() {
+        if (heartbeats != null) heartbeats.cancel(false);
+    }
+
+    /** Acts on VMs bound here every 50 ms. */
+    public FakeAgent startRunning() {
+        runner = timer.scheduleWithFixedDelay(() -> {
+            try {
+                step();
+            } catch (RuntimeException e) {
+                // the next step retries, as a real agent would
+            }
+        }, 50, 50, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    public void stopRunning() {
+        if (runner != null) runner.cancel(false);
+    }
+
+    private void heartbeatQuietly() {
+        try {
+            heartbeat();
+        } catch (RuntimeException ignored) {
+            // next beat
+        }
+    }
+
+    private List<VirtualMachine> mine() {
+        return client.resources(VirtualMachine.class).inAnyNamespace().list().getItems().stream()
+                .filter(vm -> vm.getStatus() != null && node.equals(vm.getStatus().nodeName)).toList();
+    }
+
+    /** One pass of the agent's loop over the VMs bound to this node. */
+    public void step() {
+        for (VirtualMachine vm : mine()) {
+            VirtualMachineStatus st = vm.getStatus();
+            boolean holds = vm.getMetadata().getFinalizers() != null
+                    && vm.getMetadata().getFinalizers().contains(Finalizers.AGENT);
+            boolean running = st.vmm != null && st.vmm.runId != null && st.phase == VmPhase.Running;
+            boolean stop = vm.getMetadata().getDeletionTimestamp() != null || st.desiredState == DesiredState.Stopped;
+            if (stop) {
+                long r = st.runId == null ? 0 : st.runId;
+                if (r > 0 && (st.exit == null || st.exit.runId == null || st.exit.runId != r
+                        || !(st.phase == VmPhase.Stopped || st.phase == VmPhase.Succeeded || st.phase == VmPhase.Failed))) {
+                    status(vm, s -> {
+                        s.phase = VmPhase.Stopped;
+                        s.exit = exit(s.runId, "Stopped", "stopped on request");
+                        s.vmm = null;
+                        ready(s, "False", "Stopped");
+                        return s;
+                    });
+                }
+                if (holds) fin(vm.getMetadata().getNamespace(), vm.getMetadata().getName(), false);
+            } else if (st.desiredState == DesiredState.Running && st.runId != null
+                    && (st.vmm == null || st.vmm.runId == null || st.vmm.runId < st.runId)
+                    && !(st.exit != null && st.runId.equals(st.exit.runId))) {
+                if (!holds) fin(vm.getMetadata().getNamespace(), vm.getMetadata().getName(), true);
+                long run = st.runId;
+                status(vm, s -> {
+                    s.phase = VmPhase.Running;
+                    s.vmm = new VirtualMachineStatus.VmmProcess();
+                    s.vmm.pid = ++pid;
+                    s.vmm.runId = run;
+                    s.vmm.startedAt = Instant.now().toString();
+                    s.agent = new VirtualMachineStatus.Agent();
+                    s.agent.endpoint = "https://" + node + ":9443";
+                    ready(s, "True", "GuestRunning");
+                    return s;
+                });
+            } else if (running && st.vmm.runId.equals(st.runId)) {
+                // nothing to do
+            }
+        }
+    }
+
+    /** The current run of a VM on this node ends (guest power-off: Succeeded; crash: Failed). */
+    public void end(String name, VmPhase phase, String reason) {
+        VirtualMachine vm = client.resources(VirtualMachine.class).inNamespace("default").withName(name).get();
+        status(vm, s -> {
+            s.phase = phase;
+            s.exit = exit(s.runId, reason, reason);
+            s.vmm = null;
+            ready(s, "False", reason);
+            return s;
+        });
+        fin("default", name, false);
+    }
+
+    private static VirtualMachineStatus.Exit exit(Long runId, String reason, String message) {
+        VirtualMachineStatus.Exit e = new VirtualMachineStatus.Exit();
+        e.runId = runId;
+        e.reason = reason;
+        e.message = message;
+        e.finishedAt = Instant.now().toString();
+        return e;
+    }
+
+    private static void ready(VirtualMachineStatus s, String status, String reason) {
+        s.conditions.removeIf(c -> "Ready".equals(c.getType()));
+        s.conditions.add(new ConditionBuilder().withType("Ready").withStatus(status).withReason(reason)
+                .withMessage(reason).withLastTransitionTime(Instant.now().toString()).build());
+    }
+
+    private void status(VirtualMachine vm, UnaryOperator<VirtualMachineStatus> edit) {
+        for (int i = 0; i < 10; i++) {
+            try {
+                VirtualMachine fresh = i == 0 ? vm : client.resources(VirtualMachine.class)
+                        .inNamespace(vm.getMetadata().getNamespace()).withName(vm.getMetadata().getName()).get();
+                VirtualMachine copy = JSON.convertValue(fresh, VirtualMachine.class);
+                copy.setStatus(edit.apply(copy.getStatus()));
+                client.resources(VirtualMachine.class).inNamespace(vm.getMetadata().getNamespace()).resource(copy)
+                        .updateStatus();
+                return;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) throw e;
+            }
+        }
+    }
+
+    private void fin(String ns, String name, boolean add) {
+        for (int i = 0; i < 10; i++) {
+            try {
+                VirtualMachine vm = client.resources(VirtualMachine.class).inNamespace(ns).withName(name).get();
+                if (vm == null) return;
+                List<String> f = new ArrayList<>(vm.getMetadata().getFinalizers() == null ? List.of()
+                        : vm.getMetadata().getFinalizers());
+                if (add == f.contains(Finalizers.AGENT)) return;
+                if (add) f.add(Finalizers.AGENT);
+                else f.remove(Finalizers.AGENT);
+                vm.getMetadata().setFinalizers(f);
+                client.resources(VirtualMachine.class).inNamespace(ns).resource(vm).update();
+                return;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) throw e;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        client.close();
+    }
+}

@@ -1,0 +1,67 @@
+package dev.apiary.operator.it;
+
+import static dev.apiary.operator.it.MockCluster.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.apiary.crds.VirtualMachine;
+import dev.apiary.crds.VmPhase;
+import java.util.Map;
+import java.util.Objects;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Scheduling against the mock API server: fit, nodeSelector, spread, no fit, capacity freed. */
+class SchedulingIT {
+    final MockCluster k = new MockCluster();
+
+    @AfterEach
+    void close() {
+        k.close();
+    }
+
+    @Test
+    void fitsSpreadsAndHonoursNodeSelector() {
+        k.agent("node-a", 4, "8Gi", Map.of("disk", "hdd")).startHeartbeats();
+        k.agent("node-b", 4, "8Gi", Map.of("disk", "ssd")).startHeartbeats();
+        k.startOperator();
+        k.create(vmYaml("one", "Manual", 2, "1Gi").replace("runStrategy: Manual", "runStrategy: Always"));
+        k.create(vmYaml("two", "Always", 2, "1Gi"));
+        VirtualMachine one = await("one bound", () -> k.vm("one"), vm -> vm.getStatus() != null && vm.getStatus().nodeName != null);
+        VirtualMachine two = await("two bound", () -> k.vm("two"), vm -> vm.getStatus() != null && vm.getStatus().nodeName != null);
+        assertNotEquals(one.getStatus().nodeName, two.getStatus().nodeName, "spread over both nodes");
+        assertEquals(VmPhase.Scheduled, one.getStatus().phase);
+        assertEquals("True", condition(one, "Scheduled").orElseThrow().getStatus());
+        assertTrue(k.eventReasons("one").contains("Scheduled"));
+
+        k.create(vmYaml("ssd", "Always", 1, "1Gi").replace("  boot:", "  nodeSelector: {disk: ssd}\n  boot:"));
+        VirtualMachine ssd = await("ssd bound", () -> k.vm("ssd"), vm -> vm.getStatus() != null && vm.getStatus().nodeName != null);
+        assertEquals("node-b", ssd.getStatus().nodeName);
+    }
+
+    @Test
+    void noFitWaitsPendingAndBindsWhenCapacityIsFreed() {
+        k.agent("node-a", 4, "4Gi", Map.of()).startHeartbeats().startRunning();
+        k.startOperator();
+        k.create(vmYaml("big", "Always", 3, "2Gi"));
+        await("big running", () -> k.vm("big"), vm -> vm.getStatus() != null && vm.getStatus().phase == VmPhase.Running);
+        k.create(vmYaml("late", "Always", 2, "1Gi"));
+        VirtualMachine late = await("late unschedulable", () -> k.vm("late"),
+                vm -> condition(vm, "Scheduled").map(c -> "False".equals(c.getStatus())).orElse(false));
+        assertEquals(VmPhase.Pending, late.getStatus().phase);
+        var c = condition(late, "Scheduled").orElseThrow();
+        assertEquals("Unschedulable", c.getReason());
+        assertTrue(c.getMessage().contains("node-a: only 1 of 4 CPUs free"), c.getMessage());
+        assertEquals(1L, await("event", () -> k.eventReasons("late").stream().filter("FailedScheduling"::equals).count(),
+                n -> n >= 1));
+
+        k.client.resources(VirtualMachine.class).inNamespace("default").withName("big").delete();
+        try { Thread.sleep(2000); } catch (InterruptedException e) { }
+        System.out.println("DEBUG big=" + k.vm("big") + "\nevents big=" + k.eventReasons("big") + " late=" + k.eventReasons("late"));
+        VirtualMachine bound = await("late bound after big is gone", () -> k.vm("late"),
+                vm -> "node-a".equals(vm.getStatus().nodeName));
+        assertEquals("True", condition(bound, "Scheduled").orElseThrow().getStatus());
+        assertNull(k.vm("big"));
+        await("allocated follows", () -> k.node("node-a").getStatus().allocated,
+                a -> a != null && Objects.equals(a.cpus, 2) && Objects.equals(a.vms, 1));
+    }
+}
