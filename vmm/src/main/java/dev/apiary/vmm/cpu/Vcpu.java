@@ -25,6 +25,8 @@ public final class Vcpu {
     private volatile long pthread;
     private Thread thread;
     private volatile long exits;
+    private final java.util.concurrent.ConcurrentLinkedQueue<java.util.function.Consumer<KvmVcpu>> requests =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     public Vcpu(KvmVcpu kvm, Bus ports, Bus mmio, GuestMemory memory, java.util.function.BooleanSupplier hostEmulatesKernelMode,
             Consumer<GuestStop> onStop) {
@@ -62,6 +64,15 @@ public final class Vcpu {
         VcpuKicker.kick(kvm, pthread);
     }
 
+    /**
+     * Runs {@code action} on the vCPU thread between two KVM_RUNs (vCPU ioctls such as KVM_NMI cannot be
+     * issued while another thread is inside KVM_RUN), kicking the vCPU so it happens soon.
+     */
+    public void post(java.util.function.Consumer<KvmVcpu> action) {
+        requests.add(action);
+        VcpuKicker.kick(kvm, pthread);
+    }
+
     public void join() throws InterruptedException {
         Thread t = thread;
         if (t == null) {
@@ -80,6 +91,9 @@ public final class Vcpu {
         ByteBuffer run = kvm.runPage();
         try {
             while (!stopRequested) {
+                for (java.util.function.Consumer<KvmVcpu> r; (r = requests.poll()) != null; ) {
+                    r.accept(kvm);
+                }
                 int reason = kvm.run();
                 exits++;
                 VmExit exit = VmExit.decode(reason, run);
@@ -123,6 +137,10 @@ public final class Vcpu {
             return null;
         }
         if (exit instanceof VmExit.Interrupted) {
+            if (!stopRequested) {
+                // A kick for posted work, not a stop: enter the guest again after running it.
+                kvm.clearImmediateExit();
+            }
             return null;
         }
         if (exit instanceof VmExit.Hlt) {
