@@ -157,7 +157,14 @@ public final class Vcpu {
         if (exit instanceof VmExit.InternalError ie) {
             long rip = kvm.getRegs().getLong(REGS_RIP);
             if (ie.emulationFailure()) {
-                return new GuestStop.EmulationFailure(kvm.index(), rip, instructionBytes(ie),
+                byte[] insn = instructionBytes(ie);
+                if (insn.length == 0) {
+                    java.nio.ByteBuffer s = kvm.getSregs();
+                    boolean paging = (s.getLong(SREGS_CR0) & (1L << 31)) != 0;
+                    long linear = s.getLong(SREGS_CS + SEG_BASE) + rip;
+                    insn = PageWalk.read(memory, paging, s.getLong(SREGS_CR3), linear, 15);
+                }
+                return new GuestStop.EmulationFailure(kvm.index(), rip, insn,
                         hostEmulatesKernelMode.getAsBoolean());
             }
             return new GuestStop.KvmFailure(kvm.index(), String.format("internal error, suberror %d at rip 0x%x",
