@@ -593,15 +593,15 @@ public final class NvmeController implements Device {
             Completion c = execute(sq, cmd);
             if (c == Completion.HELD) {
                 cq.release();
-                continue;
-            }
-            if (!post(cq, c.result(), qid, sq.head, cmd.cid(), c.status())) {
-                return;
-            }
-            unsignalled++;
-            if (unsignalled >= INTERRUPT_BATCH || sq.head == currentTail(sq)) {
-                interrupt(cq);
-                unsignalled = 0;
+            } else {
+                if (!post(cq, c.result(), qid, sq.head, cmd.cid(), c.status())) {
+                    return;
+                }
+                unsignalled++;
+                if (unsignalled >= INTERRUPT_BATCH || sq.head == currentTail(sq)) {
+                    interrupt(cq);
+                    unsignalled = 0;
+                }
             }
             if (qid == 0) {
                 deliverAsyncEvents(sq);

@@ -171,6 +171,8 @@ final class NvmeRig implements AutoCloseable {
 
     /** Sets up the admin queues and enables the controller, like nvme_pci_configure_admin_queue. */
     void enable() {
+        // As Linux does on every (re)enable: a fresh admin CQ has no stale phase tags.
+        write(ACQ, new byte[16 * ADMIN_ENTRIES]);
         reg(NvmeRegs.AQA, 4, ((ADMIN_ENTRIES - 1) << 16) | (ADMIN_ENTRIES - 1));
         reg(NvmeRegs.ASQ, 8, ASQ);
         reg(NvmeRegs.ACQ, 8, ACQ);
