@@ -463,8 +463,8 @@ int nvme_probe(void)
                     d, f, c->bar, c->barsize, c->mqes, c->dstrd, c->model, c->serial, c->mdts, c->nn,
                     c->oacs, c->fw, c->vs, c->to_ms, c->oncs, c->vwc & 1, c->assigned ? "kit" : "firmware", c->n);
             kprintf("KIT nvme-ns ok nsid=1 lbas=%lu lba_size=%u dlfeat=0x%x ctrl=%d", c->nsze, c->lba_size, c->dlfeat, c->n);
-            kprintf("KIT nvme-queues ok pairs=%d vectors=%d qsize=%u max_xfer=%u msix_table=%u irq_pin=%d ctrl=%d",
-                    c->pairs, c->vectors, c->ioq[0].size, c->max_xfer, c->msix_n, c->irq_pin, c->n);
+            kprintf("KIT nvme-queues ok pairs=%d vectors=%d qsize=%u max_xfer=%u msix_table=%u irq_pin=%d nsqa=%u ncqa=%u ctrl=%d",
+                    c->pairs, c->vectors, c->ioq[0].size, c->max_xfer, c->msix_n, c->irq_pin, c->nsqa, c->ncqa, c->n);
         }
     }
     if (!nvme_nctrl) kprintf("KIT nvme-ctrl fail no NVMe controller (class 01:08:02) on bus 0");
