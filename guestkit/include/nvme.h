@@ -32,7 +32,7 @@ struct nctrl {
     int n, dev, fn, ok, assigned, irq_pin;
     u64 bar, barsize, cap;
     u32 vs, mqes, dstrd, to_ms, mpsmin;
-    int msix_cap; u32 msix_n; u64 msix_tab; u32 aq_vec;
+    int msix_cap, msix_bir; u32 msix_n; u64 msix_tab; u32 aq_vec;
     struct nq aq;
     struct nq ioq[MAXCPU];
     int pairs, vectors;

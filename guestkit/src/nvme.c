@@ -346,15 +346,38 @@ static int ctrl_init(struct nctrl *c, int ncpu)
     wr32(c, 0x28, (u32)(u64)c->aq.sq); wr32(c, 0x2c, (u32)((u64)c->aq.sq >> 32));
     wr32(c, 0x30, (u32)(u64)c->aq.cq); wr32(c, 0x34, (u32)((u64)c->aq.cq >> 32));
 
-    /* MSI-X: table in BAR0 only */
+    /* MSI-X: the table may live in BAR0 (QEMU) or in a BAR of its own (Apiary: BAR4), which is then
+       sized and, if firmware left it unassigned, placed like BAR0. */
     int mc = find_cap(d, f, 0x11);
     if (mc) {
         u32 v = pci_cfg_read(0, d, f, mc);
         u32 tbl = pci_cfg_read(0, d, f, mc + 4);
+        int bir = (int)(tbl & 7);
         c->msix_n = ((v >> 16) & 0x7ff) + 1;
-        if ((tbl & 7) == 0) {
-            c->msix_tab = c->bar + (tbl & ~7u);
+        u64 tbase = 0;
+        if (bir == 0) {
+            tbase = c->bar;
+        } else if (bir <= 5) {
+            int is64b;
+            u64 bbase, bsz = bar_size(d, f, bir, &bbase, &is64b);
+            if (bsz && (!bbase || bbase < kinfo.low_top || bbase < NVME_WIN_LO || bbase + bsz > NVME_WIN_END)) {
+                u64 a = bar_alloc(bsz);
+                bbase = 0;
+                if (a) {
+                    u32 cmd = pci_cfg_read(0, d, f, 4);
+                    pci_cfg_write(0, d, f, 4, cmd & ~3u);
+                    pci_cfg_write(0, d, f, 0x10 + 4 * bir, (u32)a | (pci_cfg_read(0, d, f, 0x10 + 4 * bir) & 0xf));
+                    if (is64b) pci_cfg_write(0, d, f, 0x14 + 4 * bir, (u32)(a >> 32));
+                    pci_cfg_write(0, d, f, 4, cmd);
+                    bbase = a;
+                }
+            }
+            if (bsz && bbase && bbase + bsz <= kinfo.mapped_top) tbase = bbase;
+        }
+        if (tbase) {
+            c->msix_tab = tbase + (tbl & ~7u);
             c->msix_cap = mc;
+            c->msix_bir = bir;
         } else c->msix_n = 0;
     }
     c->irq_pin = (pci_cfg_read(0, d, f, 0x3c) >> 8) & 0xff;
@@ -459,9 +482,9 @@ int nvme_probe(void)
             c->n = nvme_nctrl++;
             c->dev = d; c->fn = f;
             if (ctrl_init(c, ncpu)) continue;
-            kprintf("KIT nvme-ctrl ok bdf=00:%02x.%x bar0=0x%lx bar0_size=%lu mqes=%u dstrd=%u model=\"%s\" serial=\"%s\" mdts=%u nn=%u oacs=0x%x fw=\"%s\" vs=0x%x to_ms=%u oncs=0x%x vwc=%u bar0_assigned=%s ctrl=%d",
+            kprintf("KIT nvme-ctrl ok bdf=00:%02x.%x bar0=0x%lx bar0_size=%lu mqes=%u dstrd=%u model=\"%s\" serial=\"%s\" mdts=%u nn=%u oacs=0x%x fw=\"%s\" vs=0x%x to_ms=%u oncs=0x%x vwc=%u bar0_assigned=%s msix_bar=%d ctrl=%d",
                     d, f, c->bar, c->barsize, c->mqes, c->dstrd, c->model, c->serial, c->mdts, c->nn,
-                    c->oacs, c->fw, c->vs, c->to_ms, c->oncs, c->vwc & 1, c->assigned ? "kit" : "firmware", c->n);
+                    c->oacs, c->fw, c->vs, c->to_ms, c->oncs, c->vwc & 1, c->assigned ? "kit" : "firmware", c->msix_n ? c->msix_bir : -1, c->n);
             kprintf("KIT nvme-ns ok nsid=1 lbas=%lu lba_size=%u dlfeat=0x%x ctrl=%d", c->nsze, c->lba_size, c->dlfeat, c->n);
             kprintf("KIT nvme-queues ok pairs=%d vectors=%d qsize=%u max_xfer=%u msix_table=%u irq_pin=%d nsqa=%u ncqa=%u ctrl=%d",
                     c->pairs, c->vectors, c->ioq[0].size, c->max_xfer, c->msix_n, c->irq_pin, c->nsqa, c->ncqa, c->n);
