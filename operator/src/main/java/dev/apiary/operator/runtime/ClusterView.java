@@ -54,20 +54,29 @@ public final class ClusterView {
         assumed.remove(vmKey);
     }
 
-    /** Called for every VM the informer delivers: drops an assumption the cache now shows. */
+    /** Called for every VM the informer delivers; only a deletion ends an assumption here (see {@link #nodeOf}). */
     public void observed(VirtualMachine vm, boolean deleted) {
-        String k = key(vm);
-        Optional<String> a = assumed.get(k);
-        if (a == null) return;
-        String cached = vm.getStatus() == null ? null : vm.getStatus().nodeName;
-        if (deleted || a.equals(Optional.ofNullable(cached))) assumed.remove(k, a);
+        if (deleted) assumed.remove(key(vm));
     }
 
-    /** The node a VM holds capacity on, counting this operator's own unobserved writes. */
+    /**
+     * The node a VM holds capacity on, counting this operator's own unobserved writes. {@code vm} is the copy the
+     * caller holds, often from a list snapshot: an assumption ends only when that very copy shows the write.
+     * Ending it when the informer merely delivers the write would race with snapshots taken just before, and a
+     * VM bound a moment ago would count as unbound, letting the next VM overbook its node (seen in ScaleIT). Only
+     * the VM worker (the one thread that schedules) prunes, from its own snapshot.
+     */
     public String nodeOf(VirtualMachine vm) {
-        Optional<String> a = assumed.get(key(vm));
-        if (a != null) return a.orElse(null);
-        return vm.getStatus() == null ? null : vm.getStatus().nodeName;
+        return nodeOf(vm, false);
+    }
+
+    private String nodeOf(VirtualMachine vm, boolean prune) {
+        String k = key(vm);
+        String cached = vm.getStatus() == null ? null : vm.getStatus().nodeName;
+        Optional<String> a = assumed.get(k);
+        if (a == null) return cached;
+        if (prune && a.equals(Optional.ofNullable(cached))) assumed.remove(k, a);
+        return a.orElse(null);
     }
 
     public NodeState nodeState(String nodeName) {
@@ -127,9 +136,13 @@ public final class ClusterView {
 
     /** Per node: {cpus, memory, vms} held by the VMs bound to it. */
     public Map<String, long[]> allocations() {
+        return allocations(false);
+    }
+
+    private Map<String, long[]> allocations(boolean prune) {
         Map<String, long[]> out = new HashMap<>();
         for (VirtualMachine vm : vms.list()) {
-            String node = nodeOf(vm);
+            String node = nodeOf(vm, prune);
             if (node == null) continue;
             long[] h = held(vm);
             long[] a = out.computeIfAbsent(node, k -> new long[3]);
@@ -140,8 +153,9 @@ public final class ClusterView {
         return out;
     }
 
+    /** The nodes as the scheduler sees them; call only from the VM worker (it prunes assumptions). */
     public List<NodeView> nodeViews() {
-        Map<String, long[]> alloc = allocations();
+        Map<String, long[]> alloc = allocations(true);
         List<NodeView> out = new ArrayList<>();
         for (VmmNode n : nodes.list()) {
             VmmNodeStatus s = n.getStatus();

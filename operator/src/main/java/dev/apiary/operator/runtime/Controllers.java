@@ -33,6 +33,7 @@ public final class Controllers {
     private WorkQueue vmQueue;
     private WorkQueue nodeQueue;
     private ClusterView view;
+    private EventRecorder events;
     private VmReconciler vmReconciler;
     /** VMs that found no node, retried together when capacity may have grown. */
     private final Set<String> parked = new LinkedHashSet<>();
@@ -53,7 +54,7 @@ public final class Controllers {
         vmInformer = client.resources(VirtualMachine.class).inAnyNamespace().runnableInformer(resyncMs);
         nodeInformer = client.resources(VmmNode.class).runnableInformer(resyncMs);
         view = new ClusterView(vmInformer.getStore(), nodeInformer.getStore(), clock, settings.heartbeatTimeout());
-        EventRecorder events = new EventRecorder(client, clock, settings.identity());
+        events = new EventRecorder(client, clock, settings.identity());
         vmReconciler = new VmReconciler(vmApi, vmInformer.getStore(), view, new VmPlanner(settings.backoff()), events,
                 metrics, clock, this::park);
         vmQueue = new WorkQueue("vm", vmReconciler::reconcile);
@@ -166,17 +167,22 @@ public final class Controllers {
     }
 
     public boolean idle() {
-        return running && vmQueue.idle() && nodeQueue.idle();
+        var vq = vmQueue;
+        var nq = nodeQueue;
+        return running && vq != null && nq != null && vq.idle() && nq.idle();
     }
 
     public int vmsInPhase(VmPhase p) {
-        if (!running) return 0;
-        return (int) vmInformer.getStore().list().stream()
+        var informer = vmInformer;
+        if (!running || informer == null) return 0;
+        return (int) informer.getStore().list().stream()
                 .filter(vm -> vm.getStatus() != null && vm.getStatus().phase == p).count();
     }
 
     public int queueDepth() {
-        return running ? vmQueue.depth() + nodeQueue.depth() : 0;
+        var vq = vmQueue;
+        var nq = nodeQueue;
+        return running && vq != null && nq != null ? vq.depth() + nq.depth() : 0;
     }
 
     public synchronized void stop() {
@@ -186,7 +192,18 @@ public final class Controllers {
         nodeQueue.stop();
         vmInformer.stop();
         nodeInformer.stop();
+        events.close();
+        events = null;
+        // Drop the caches with the term: a later term lists afresh, and a standby replica holds no copy.
         vmQueue = null;
+        nodeQueue = null;
+        vmInformer = null;
+        nodeInformer = null;
+        view = null;
+        vmReconciler = null;
+        synchronized (parked) {
+            parked.clear();
+        }
         LOG.info("controllers stopped");
     }
 }

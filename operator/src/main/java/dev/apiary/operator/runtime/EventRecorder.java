@@ -15,6 +15,11 @@ public final class EventRecorder {
     private final KubernetesClient client;
     private final Clock clock;
     private final String identity;
+    private final java.util.concurrent.ExecutorService poster = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "event-recorder");
+        t.setDaemon(true);
+        return t;
+    });
 
     public EventRecorder(KubernetesClient client, Clock clock, String identity) {
         this.client = client;
@@ -22,7 +27,28 @@ public final class EventRecorder {
         this.identity = identity;
     }
 
+    /**
+     * Queues the event; a single background thread posts events in order, so recording never holds up a decision
+     * (events are a courtesy: kubectl describe shows them, nothing reads them back).
+     */
     public void record(HasMetadata obj, String type, String reason, String message) {
+        try {
+            poster.execute(() -> post(obj, type, reason, message));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debugf("event %s on %s dropped: recorder closed", reason, obj.getMetadata().getName());
+        }
+    }
+
+    public void close() {
+        poster.shutdown();
+        try {
+            poster.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void post(HasMetadata obj, String type, String reason, String message) {
         String ns = obj.getMetadata().getNamespace() == null ? "default" : obj.getMetadata().getNamespace();
         String now = clock.instant().toString();
         String msg = message.length() > 1024 ? message.substring(0, 1021) + "..." : message;

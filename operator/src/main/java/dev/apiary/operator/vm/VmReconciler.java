@@ -120,8 +120,10 @@ public final class VmReconciler {
             if (plan.unbound()) view.assume(key, null);
             try {
                 current = api.updateStatus(edit);
-            } catch (RuntimeException e) {
-                if (plan.boundTo() != null || plan.unbound()) view.forgetAssumption(key);
+            } catch (KubernetesClientException e) {
+                // Only a definite refusal means the binding did not happen; after a timeout or a broken connection
+                // it may have, so the capacity stays held until the VM is seen again (under-use, never overbooking).
+                if (e.getCode() >= 400 && (plan.boundTo() != null || plan.unbound())) view.forgetAssumption(key);
                 throw e;
             }
             written.put(key, current.getMetadata().getResourceVersion());

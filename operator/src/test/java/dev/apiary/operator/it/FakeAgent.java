@@ -34,6 +34,8 @@ public final class FakeAgent implements AutoCloseable {
     final KubernetesClient client;
     final String node;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    /** Heartbeats on their own thread, so a slow pass over the VMs never makes the node look lost. */
+    private final ScheduledExecutorService beat = Executors.newSingleThreadScheduledExecutor();
     private ScheduledFuture<?> heartbeats;
     private ScheduledFuture<?> runner;
     private long pid = 1000;
@@ -43,42 +45,50 @@ public final class FakeAgent implements AutoCloseable {
         this.node = node;
         VmmNode n = new VmmNode();
         n.setMetadata(new ObjectMetaBuilder().withName(node).withLabels(labels).build());
-        n = client.resources(VmmNode.class).resource(n).create();
-        VmmNodeStatus st = new VmmNodeStatus();
-        st.capacity = new VmmNodeStatus.Resources();
-        st.capacity.cpus = cpus;
-        st.capacity.memory = new Quantity(memory);
-        st.kvm = new VmmNodeStatus.Kvm();
-        st.kvm.present = true;
-        st.kvm.apiVersion = 12;
-        st.kvm.fullGuests = false;
-        st.kvm.reason = "nested PVM: kernel-mode guest code is emulated";
-        st.endpoint = "https://" + node + ":9443";
-        n.setStatus(st);
-        client.resources(VmmNode.class).resource(n).updateStatus();
+        client.resources(VmmNode.class).resource(n).create();
+        nodeStatus(st -> {
+            st.capacity = new VmmNodeStatus.Resources();
+            st.capacity.cpus = cpus;
+            st.capacity.memory = new Quantity(memory);
+            st.kvm = new VmmNodeStatus.Kvm();
+            st.kvm.present = true;
+            st.kvm.apiVersion = 12;
+            st.kvm.fullGuests = false;
+            st.kvm.reason = "nested PVM: kernel-mode guest code is emulated";
+            st.endpoint = "https://" + node + ":9443";
+        });
         heartbeat();
     }
 
-    /** One heartbeat: heartbeatTime now and Ready=True, retried on conflict as the real agent must. */
+    /** One heartbeat: heartbeatTime now and Ready=True. */
     public void heartbeat() {
-        for (int i = 0; i < 10; i++) {
+        nodeStatus(st -> {
+            st.heartbeatTime = Instant.now().toString();
+            st.conditions.removeIf(c -> "Ready".equals(c.getType()));
+            st.conditions.add(new ConditionBuilder().withType("Ready").withStatus("True")
+                    .withReason("AgentReady").withMessage("vmm-agent reporting")
+                    .withLastTransitionTime(Instant.now().toString()).build());
+        });
+    }
+
+    /** A VmmNode status write from a fresh read, retried on conflict (the operator writes status.allocated). */
+    private void nodeStatus(java.util.function.Consumer<VmmNodeStatus> edit) {
+        for (int i = 0; i < 20; i++) {
             try {
                 VmmNode n = client.resources(VmmNode.class).withName(node).get();
-                n.getStatus().heartbeatTime = Instant.now().toString();
-                n.getStatus().conditions.removeIf(c -> "Ready".equals(c.getType()));
-                n.getStatus().conditions.add(new ConditionBuilder().withType("Ready").withStatus("True")
-                        .withReason("AgentReady").withMessage("vmm-agent reporting")
-                        .withLastTransitionTime(Instant.now().toString()).build());
+                if (n.getStatus() == null) n.setStatus(new VmmNodeStatus());
+                edit.accept(n.getStatus());
                 client.resources(VmmNode.class).resource(n).updateStatus();
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
             }
         }
+        throw new IllegalStateException("VmmNode " + node + ": 20 conflicts in a row");
     }
 
     public FakeAgent startHeartbeats() {
-        heartbeats = timer.scheduleAtFixedRate(this::heartbeatQuietly, 300, 300, TimeUnit.MILLISECONDS);
+        heartbeats = beat.scheduleAtFixedRate(this::heartbeatQuietly, 300, 300, TimeUnit.MILLISECONDS);
         return this;
     }
 
@@ -121,8 +131,7 @@ public final class FakeAgent implements AutoCloseable {
             VirtualMachineStatus st = vm.getStatus();
             boolean holds = vm.getMetadata().getFinalizers() != null
                     && vm.getMetadata().getFinalizers().contains(Finalizers.AGENT);
-            boolean running = st.vmm != null && st.vmm.runId != null && st.phase == VmPhase.Running;
-            boolean stop = vm.getMetadata().getDeletionTimestamp() != null || st.desiredState == DesiredState.Stopped;
+                boolean stop = vm.getMetadata().getDeletionTimestamp() != null || st.desiredState == DesiredState.Stopped;
             if (stop) {
                 long r = st.runId == null ? 0 : st.runId;
                 if (r > 0 && (st.exit == null || st.exit.runId == null || st.exit.runId != r
@@ -152,8 +161,14 @@ public final class FakeAgent implements AutoCloseable {
                     ready(s, "True", "GuestRunning");
                     return s;
                 });
-            } else if (running && st.vmm.runId.equals(st.runId)) {
-                // nothing to do
+            } else if (st.phase == VmPhase.Unknown && st.vmm != null && st.vmm.runId != null
+                    && st.vmm.runId.equals(st.runId)) {
+                // Contract: an agent that sees phase Unknown on a VM it runs re-asserts the truth.
+                status(vm, s -> {
+                    s.phase = VmPhase.Running;
+                    ready(s, "True", "GuestRunning");
+                    return s;
+                });
             }
         }
     }
@@ -224,6 +239,7 @@ public final class FakeAgent implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        beat.shutdownNow();
         client.close();
     }
 }

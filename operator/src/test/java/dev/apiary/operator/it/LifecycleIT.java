@@ -70,8 +70,8 @@ class LifecycleIT {
         VirtualMachine after = await("failure cleared", () -> k.vm("web"),
                 vm -> "False".equals(condition(vm, "Failure").map(c -> c.getStatus()).orElse("")));
         assertEquals(3, after.getStatus().restarts);
-        assertTrue(k.eventReasons("web").contains("BackOff"));
-        assertTrue(k.eventReasons("web").contains("Restarting"));
+        await("event BackOff on web", () -> k.eventReasons("web"), r -> r.contains("BackOff"));
+        await("event Restarting on web", () -> k.eventReasons("web"), r -> r.contains("Restarting"));
     }
 
     @Test
@@ -183,6 +183,7 @@ class LifecycleIT {
         VirtualMachine vm = await("running despite conflicts", () -> k.vm("x"), v -> running(v, 1));
         assertTrue(conflicts.get() >= 2);
         assertEquals(1L, vm.getStatus().runId, "a retried decision is not applied twice");
+        await("Scheduled event", () -> k.eventReasons("x"), r -> r.contains("Scheduled"));
         assertEquals(1L, k.eventReasons("x").stream().filter("Scheduled"::equals).count());
     }
 
@@ -236,7 +237,7 @@ class LifecycleIT {
         assertNotNull(k.vm("d"), "held while the agent has not released it");
         a.startRunning();
         await("gone", () -> k.vm("d"), Objects::isNull);
-        assertTrue(k.eventReasons("d").contains("Released"));
+        await("event Released on d", () -> k.eventReasons("d"), r -> r.contains("Released"));
     }
 
     @Test
@@ -257,7 +258,7 @@ class LifecycleIT {
         assertEquals("NodeNotReady", condition(vm, "NodeReachable").orElseThrow().getReason());
         assertEquals("Unknown", k.node("node-a").getStatus().conditions.stream()
                 .filter(c -> c.getType().equals("Ready")).findFirst().orElseThrow().getStatus());
-        assertTrue(k.eventReasons("n").contains("NodeNotReady"));
+        await("event NodeNotReady on n", () -> k.eventReasons("n"), r -> r.contains("NodeNotReady"));
         sleep(500);
         assertEquals("node-a", k.vm("n").getStatus().nodeName);
 
@@ -292,7 +293,8 @@ class LifecycleIT {
         assertEquals(8, vms.stream().filter(v -> "node-a".equals(v.getStatus().nodeName)).count(), "spread evenly");
         for (VirtualMachine v : vms) {
             assertEquals(1L, v.getStatus().runId, v.getMetadata().getName() + " started once");
-            assertEquals(1L, k.eventReasons(v.getMetadata().getName()).stream().filter("Scheduled"::equals).count());
+            // At most once: an event queued by the stopped operator may be lost with it, as with a crashed pod.
+            assertTrue(k.eventReasons(v.getMetadata().getName()).stream().filter("Scheduled"::equals).count() <= 1);
         }
     }
 

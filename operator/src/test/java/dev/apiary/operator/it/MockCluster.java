@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
@@ -27,18 +26,19 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * A fabric8 mock API server in CRUD mode with Apiary's CRDs, operators started in-process against it (each with its
+ * A fabric8 mock API server in CRUD mode (made strict about resourceVersion on /status, see
+ * {@link StrictCrudDispatcher}) with Apiary's CRDs, operators started in-process against it (each with its
  * own client, so one can be stopped like a crashed pod), and fake agents that play the agent's side of the contract.
  */
 public final class MockCluster implements AutoCloseable {
-    public static final Duration HEARTBEAT_TIMEOUT = Duration.ofMillis(1500);
+    public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(3);
     public final KubernetesMockServer server;
     public final NamespacedKubernetesClient client;
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     public MockCluster() {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
+                new StrictCrudDispatcher(), false);
         server.init();
         client = server.createClient();
         for (String crd : List.of("virtualmachines.apiary.dev-v1.yml", "vmmnodes.apiary.dev-v1.yml")) {

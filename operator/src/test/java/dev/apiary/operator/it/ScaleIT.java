@@ -56,6 +56,11 @@ class ScaleIT {
                     Duration.ofSeconds(120));
             double secs = (System.nanoTime() - t0) / 1e9;
 
+            await("watch caught up", () -> bindings.values().stream().filter(l -> !l.isEmpty()).count(),
+                    n -> n >= 1);
+            for (var e : bindings.entrySet()) {
+                assertTrue(e.getValue().size() <= 1, e.getKey() + " bound more than once: " + e.getValue());
+            }
             Map<String, long[]> used = new HashMap<>();
             int bound = 0;
             for (VirtualMachine v : all) {
@@ -84,11 +89,6 @@ class ScaleIT {
                             && u[1] + Quantities.bytes(v.getSpec().memory) <= NODE_MEM,
                             v.getMetadata().getName() + " would fit on node-" + i);
                 }
-            }
-            await("watch caught up", () -> bindings.values().stream().filter(l -> !l.isEmpty()).count(),
-                    n -> n >= 1);
-            for (var e : bindings.entrySet()) {
-                assertTrue(e.getValue().size() <= 1, e.getKey() + " bound more than once: " + e.getValue());
             }
             assertTrue(bound > 400, "bound " + bound);
             assertTrue(bound < VMS, "the cluster is too small for all: some must wait");

@@ -31,7 +31,7 @@ class SchedulingIT {
         assertNotEquals(one.getStatus().nodeName, two.getStatus().nodeName, "spread over both nodes");
         assertEquals(VmPhase.Scheduled, one.getStatus().phase);
         assertEquals("True", condition(one, "Scheduled").orElseThrow().getStatus());
-        assertTrue(k.eventReasons("one").contains("Scheduled"));
+        await("event Scheduled on one", () -> k.eventReasons("one"), r -> r.contains("Scheduled"));
 
         k.create(vmYaml("ssd", "Always", 1, "1Gi").replace("  boot:", "  nodeSelector: {disk: ssd}\n  boot:"));
         VirtualMachine ssd = await("ssd bound", () -> k.vm("ssd"), vm -> vm.getStatus() != null && vm.getStatus().nodeName != null);
@@ -55,8 +55,6 @@ class SchedulingIT {
                 n -> n >= 1));
 
         k.client.resources(VirtualMachine.class).inNamespace("default").withName("big").delete();
-        try { Thread.sleep(2000); } catch (InterruptedException e) { }
-        System.out.println("DEBUG big=" + k.vm("big") + "\nevents big=" + k.eventReasons("big") + " late=" + k.eventReasons("late"));
         VirtualMachine bound = await("late bound after big is gone", () -> k.vm("late"),
                 vm -> "node-a".equals(vm.getStatus().nodeName));
         assertEquals("True", condition(bound, "Scheduled").orElseThrow().getStatus());
