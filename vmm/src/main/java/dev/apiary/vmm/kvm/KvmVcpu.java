@@ -3,7 +3,6 @@ package dev.apiary.vmm.kvm;
 import static dev.apiary.vmm.kvm.KvmAbi.*;
 
 import java.nio.ByteBuffer;
-import jnr.ffi.Pointer;
 
 /**
  * One KVM vCPU: its fd, the shared {@code kvm_run} page, and register access. All methods except
@@ -13,7 +12,7 @@ public final class KvmVcpu implements AutoCloseable {
     private final KvmVm vm;
     private final int fd;
     private final int index;
-    private final Pointer runMapping;
+    private final long runMapping;
     private final int runSize;
     private final ByteBuffer run;
     private final NativeStruct regs = new NativeStruct(SIZEOF_REGS);
@@ -24,11 +23,11 @@ public final class KvmVcpu implements AutoCloseable {
         this.fd = fd;
         this.index = index;
         this.runSize = mmapSize;
-        this.runMapping = Native.libc().mmap(null, mmapSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0);
-        if (runMapping == null || runMapping.address() == -1L) {
+        this.runMapping = Native.libc().mmap(0, mmapSize, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0);
+        if (runMapping == -1L || runMapping == 0) {
             throw new KvmException("mmap of kvm_run for vCPU " + index, Native.errno());
         }
-        this.run = Native.buffer(runMapping.address(), mmapSize);
+        this.run = Native.buffer(runMapping, mmapSize);
     }
 
     public int index() {

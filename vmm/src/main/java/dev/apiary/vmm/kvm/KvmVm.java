@@ -5,7 +5,6 @@ import static dev.apiary.vmm.kvm.KvmAbi.*;
 import dev.apiary.vmm.memory.GuestMemory;
 import java.util.ArrayList;
 import java.util.List;
-import jnr.ffi.Pointer;
 
 /**
  * A KVM virtual machine: guest RAM slots, the in-kernel interrupt controllers (PIC, IOAPIC, local APICs)
@@ -19,7 +18,7 @@ public final class KvmVm implements AutoCloseable {
 
     private final Kvm kvm;
     private final int fd;
-    private final List<Pointer> mappings = new ArrayList<>();
+    private final List<Long> mappings = new ArrayList<>();
     private final List<Long> mappingSizes = new ArrayList<>();
     private final ThreadLocal<NativeStruct> irqLevel = ThreadLocal.withInitial(() -> new NativeStruct(SIZEOF_IRQ_LEVEL));
     private final ThreadLocal<NativeStruct> msi = ThreadLocal.withInitial(() -> new NativeStruct(SIZEOF_MSI));
@@ -54,17 +53,17 @@ public final class KvmVm implements AutoCloseable {
         for (int i = 0; i < gpaAndSize.length; i += 2) {
             long gpa = gpaAndSize[i];
             long size = gpaAndSize[i + 1];
-            Pointer p = Native.libc().mmap(null, size, LibC.PROT_READ | LibC.PROT_WRITE,
+            long p = Native.libc().mmap(0, size, LibC.PROT_READ | LibC.PROT_WRITE,
                     LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
-            if (p == null || p.address() == -1L) {
+            if (p == -1L || p == 0) {
                 throw new KvmException("mmap of " + size + " bytes of guest RAM", Native.errno());
             }
             mappings.add(p);
             mappingSizes.add(size);
             // Guest RAM in a core dump of the VMM would be large and would leak guest data.
             Native.libc().madvise(p, size, LibC.MADV_DONTDUMP);
-            setUserMemoryRegion(nextSlot++, gpa, size, p.address());
-            regions.add(new GuestMemory.Region(gpa, size, p.address()));
+            setUserMemoryRegion(nextSlot++, gpa, size, p);
+            regions.add(new GuestMemory.Region(gpa, size, p));
         }
         return GuestMemory.of(regions, Native::buffer);
     }

@@ -1,13 +1,9 @@
 package dev.apiary.vmm.kvm;
 
-import jnr.ffi.Pointer;
-import jnr.ffi.annotations.SaveError;
-
 /**
  * The few libc functions the VMM needs. Struct arguments are passed as raw addresses of native memory
- * ({@link NativeStruct}), so every ioctl goes through one signature. (jnr's all-primitive six-argument
- * {@code mmap} binding fails with EINVAL on this JDK; it takes and returns {@link Pointer}, see
- * ENVIRONMENT.md.)
+ * ({@link NativeStruct}), so every ioctl goes through one signature; addresses are {@code long}s. After a
+ * call that fails, {@link Native#errno()} on the same thread tells why. Implemented by {@link JffiLibC}.
  */
 public interface LibC {
     int O_RDWR = 0x2;
@@ -25,38 +21,29 @@ public interface LibC {
     int EINTR = 4;
     int EAGAIN = 11;
 
-    @SaveError
     int open(String path, int flags);
 
-    @SaveError
     int close(int fd);
 
-    @SaveError
     int ioctl(int fd, long request, long arg);
 
-    @SaveError
-    Pointer mmap(Pointer addr, long length, int prot, int flags, int fd, long offset);
+    /** The mapping's address, or -1 (MAP_FAILED). */
+    long mmap(long addr, long length, int prot, int flags, int fd, long offset);
 
-    @SaveError
-    int munmap(Pointer addr, long length);
+    int munmap(long addr, long length);
 
-    @SaveError
-    int madvise(Pointer addr, long length, int advice);
+    int madvise(long addr, long length, int advice);
 
-    @SaveError
     int eventfd(int initval, int flags);
 
-    @SaveError
     long read(int fd, long buf, long count);
 
-    @SaveError
     long write(int fd, long buf, long count);
 
     long pthread_self();
 
     int pthread_kill(long thread, int sig);
 
-    @SaveError
     int sigaction(int signum, long act, long oldact);
 
     int __libc_current_sigrtmin();
@@ -64,4 +51,6 @@ public interface LibC {
     int getpid();
 
     String strerror(int errnum);
+
+    int fallocate(int fd, int mode, long offset, long length);
 }

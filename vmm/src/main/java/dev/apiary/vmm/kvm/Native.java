@@ -3,15 +3,12 @@ package dev.apiary.vmm.kvm;
 import com.kenai.jffi.MemoryIO;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
+import com.kenai.jffi.LastError;
 
 /** The loaded libc binding and helpers around native memory. */
 public final class Native {
     private static final class Holder {
-        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+        static final LibC LIBC = new JffiLibC();
     }
 
     private Native() {}
@@ -20,12 +17,8 @@ public final class Native {
         return Holder.LIBC;
     }
 
-    public static Runtime runtime() {
-        return Holder.RUNTIME;
-    }
-
     public static int errno() {
-        return LastError.getLastError(Holder.RUNTIME);
+        return LastError.getInstance().get();
     }
 
     static String strerror(int errno) {

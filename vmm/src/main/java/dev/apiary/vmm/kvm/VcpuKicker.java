@@ -23,6 +23,7 @@ public final class VcpuKicker {
         LibC libc = Native.libc();
         int sig = libc.__libc_current_sigrtmin() + 6;
         long handler = Library.getCachedInstance("libc.so.6", Library.LAZY | Library.GLOBAL).getSymbolAddress("getpid");
+        // (the same libc handle JffiLibC uses; getpid is async-signal-safe and touches no state)
         if (handler == 0) {
             throw new KvmException("cannot find a native no-op for the vCPU kick signal handler");
         }
