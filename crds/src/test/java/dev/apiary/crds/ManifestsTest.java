@@ -59,4 +59,33 @@ class ManifestsTest {
         VirtualMachine vm = Manifests.parse("spec: {memory: lots}");
         assertThrows(ManifestException.class, () -> Manifests.bytes(vm.getSpec().memory, "spec.memory"));
     }
+
+    @Test
+    void vmmReaderGivesTheSameSpecAndTheSameErrors() throws Exception {
+        String text = """
+                apiVersion: apiary.dev/v1alpha1
+                kind: VirtualMachine
+                metadata: {name: web, namespace: prod, uid: u-1, labels: {a: b}}
+                spec: {cpus: 3, memory: 1Gi, boot: {kernel: {path: k}}, disks: [{name: d, image: {path: x}}]}
+                """;
+        Manifests.VmManifest m = Manifests.parseVm(text);
+        assertEquals("web", m.name());
+        assertEquals("prod", m.namespace());
+        assertEquals("u-1", m.uid());
+        assertEquals(3, m.spec().cpus);
+        assertEquals("x", m.spec().disks.get(0).image.path);
+
+        assertEquals("spec.disks[0].image.pth", assertThrows(ManifestException.class,
+                () -> Manifests.parseVm("spec: {disks: [{name: a, image: {pth: x}}]}")).field());
+        assertEquals("spec.runStrategy", assertThrows(ManifestException.class,
+                () -> Manifests.parseVm("spec: {runStrategy: Sometimes}")).field());
+        assertEquals("kind", assertThrows(ManifestException.class,
+                () -> Manifests.parseVm("kind: Pod\nspec: {}")).field());
+        assertEquals("apiVersion", assertThrows(ManifestException.class,
+                () -> Manifests.parseVm("apiVersion: v1\nspec: {}")).field());
+        assertEquals("spc", assertThrows(ManifestException.class, () -> Manifests.parseVm("spc: {}")).field());
+        assertEquals("spec", assertThrows(ManifestException.class, () -> Manifests.parseVm("kind: VirtualMachine")).field());
+        assertThrows(ManifestException.class, () -> Manifests.parseVm("- a\n- b"));
+        assertThrows(ManifestException.class, () -> Manifests.parseVm("spec: {cpus: [1"));
+    }
 }

@@ -2,7 +2,6 @@ package dev.apiary.vmm.control;
 
 import dev.apiary.crds.ManifestException;
 import dev.apiary.crds.Manifests;
-import dev.apiary.crds.VirtualMachine;
 import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cli.SerialSocket;
 import dev.apiary.vmm.cpu.GuestStop;
@@ -46,9 +45,9 @@ public final class Launcher {
 
     /** Runs the VM to its end; returns the process exit status. */
     public int run() {
-        VirtualMachine vm;
+        Manifests.VmManifest vm;
         try {
-            vm = Manifests.read(dir.spec());
+            vm = Manifests.readVm(dir.spec());
             config = MachineConfig.from(vm, imageRoot, MachineConfig.hostMemoryBytes(), true);
         } catch (ManifestException e) {
             return badInput(dir.spec().getFileName() + ": " + e.getMessage());
@@ -59,8 +58,8 @@ public final class Launcher {
         }
         long history = DEFAULT_HISTORY;
         try {
-            if (vm.getSpec().serial != null && vm.getSpec().serial.historyBytes != null) {
-                history = Manifests.bytes(vm.getSpec().serial.historyBytes, "spec.serial.historyBytes");
+            if (vm.spec().serial != null && vm.spec().serial.historyBytes != null) {
+                history = Manifests.bytes(vm.spec().serial.historyBytes, "spec.serial.historyBytes");
             }
         } catch (ManifestException e) {
             return badInput(e.getMessage());
@@ -142,8 +141,9 @@ public final class Launcher {
                 while (serial.firstByteNanos() == 0) {
                     Thread.sleep(2);
                 }
-                long sinceStartNanos = System.nanoTime() - serial.firstByteNanos();
-                bootMillis = java.time.Duration.between(processStart, Instant.now()).toMillis() - sinceStartNanos / 1_000_000;
+                long sinceFirstByte = (System.nanoTime() - serial.firstByteNanos()) / 1_000_000;
+                long sinceStart = dev.apiary.vmm.machine.ProcessClock.millisSinceStart();
+                bootMillis = sinceStart < 0 ? null : sinceStart - sinceFirstByte;
                 writeState();
             } catch (InterruptedException e) {
                 // VM ended

@@ -40,6 +40,15 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
      * @param hostMemory bytes of RAM this host has; a guest may not ask for more
      */
     public static MachineConfig from(VirtualMachine vm, Path baseDir, long hostMemory) throws ManifestException {
+        return from(Manifests.VmManifest.of(vm), baseDir, hostMemory, false);
+    }
+
+    public static MachineConfig from(VirtualMachine vm, Path baseDir, long hostMemory, boolean confined)
+            throws ManifestException {
+        return from(Manifests.VmManifest.of(vm), baseDir, hostMemory, confined);
+    }
+
+    public static MachineConfig from(Manifests.VmManifest vm, Path baseDir, long hostMemory) throws ManifestException {
         return from(vm, baseDir, hostMemory, false);
     }
 
@@ -47,10 +56,13 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
      * @param confined image paths must stay inside {@code baseDir} (the agent's image root): absolute paths,
      *                 {@code ..} and symlinks that lead outside are refused
      */
-    public static MachineConfig from(VirtualMachine vm, Path baseDir, long hostMemory, boolean confined)
+    public static MachineConfig from(Manifests.VmManifest vm, Path baseDir, long hostMemory, boolean confined)
             throws ManifestException {
-        VirtualMachineSpec spec = vm.getSpec();
-        String name = vm.getMetadata() != null && vm.getMetadata().getName() != null ? vm.getMetadata().getName() : "vm";
+        VirtualMachineSpec spec = vm.spec();
+        if (spec == null) {
+            throw new ManifestException("spec", "is required");
+        }
+        String name = vm.name() != null ? vm.name() : "vm";
         int cpus = spec.cpus == null ? 1 : spec.cpus;
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new ManifestException("spec.cpus", "must be between 1 and " + MAX_CPUS + ", got " + cpus);
@@ -129,9 +141,8 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
      * A stable NVMe serial number (20 characters at most) for a disk: the same VM and disk name give the same
      * serial on every boot and every node, so guests that name disks by serial keep their names.
      */
-    static String diskSerial(VirtualMachine vm, String disk) {
-        String id = vm.getMetadata() == null ? "" : (vm.getMetadata().getUid() != null ? vm.getMetadata().getUid()
-                : vm.getMetadata().getNamespace() + "/" + vm.getMetadata().getName());
+    static String diskSerial(Manifests.VmManifest vm, String disk) {
+        String id = vm.uid() != null ? vm.uid() : vm.namespace() + "/" + vm.name();
         try {
             byte[] h = java.security.MessageDigest.getInstance("SHA-256")
                     .digest((id + "\0" + disk).getBytes(java.nio.charset.StandardCharsets.UTF_8));
