@@ -104,6 +104,9 @@ public final class SpecValidation {
             } else {
                 path(d.image.path, f + ".image.path", true, out);
             }
+            if (d.blockSize != null && d.blockSize != 512 && d.blockSize != 4096) {
+                out.add(new ManifestException(f + ".blockSize", "must be 512 or 4096"));
+            }
         }
     }
 

@@ -136,6 +136,9 @@ public class VirtualMachineSpec {
         @Required
         public ImageSource image;
         public Boolean readOnly;
+        @JsonPropertyDescription("Logical block size the guest sees: 512 (default) or 4096 bytes.")
+        @ValidationRule(value = "self == 512 || self == 4096", message = "blockSize must be 512 or 4096")
+        public Integer blockSize;
     }
 
     public enum DiskBus { nvme }

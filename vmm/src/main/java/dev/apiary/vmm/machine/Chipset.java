@@ -92,8 +92,8 @@ public final class Chipset {
         int slot = FIRST_DISK_SLOT;
         for (MachineConfig.Disk d : m.config().disks()) {
             BlockBackend backend = FileBlockBackend.open(d.image(), d.readOnly());
-            NvmeController nvme = new NvmeController(NvmeConfig.defaults(d.serial(), m.config().cpus()), m.memory(),
-                    backend, ioEvents);
+            NvmeController nvme = new NvmeController(NvmeConfig.defaults(d.serial(), m.config().cpus())
+                    .withLbaSize(d.blockSize()), m.memory(), backend, ioEvents);
             pci.attach(slot++, 0, nvme.pciFunction());
             devices.add(nvme);
         }

@@ -24,7 +24,11 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
     public static final int MAX_DISKS = 16;
 
     /** A disk: one NVMe controller with one namespace backed by a raw image file. */
-    public record Disk(String name, Path image, boolean readOnly, String serial) {}
+    public record Disk(String name, Path image, boolean readOnly, String serial, int blockSize) {
+        public Disk(String name, Path image, boolean readOnly, String serial) {
+            this(name, image, readOnly, serial, 512);
+        }
+    }
 
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
             VirtualMachineSpec.RebootPolicy rebootPolicy) {
@@ -123,7 +127,19 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
                 throw new ManifestException(f + ".image.path", image + " is not writable (set readOnly: true to "
                         + "attach it read-only)");
             }
-            disks.add(new Disk(d.name, image, readOnly, diskSerial(vm, d.name)));
+            int blockSize = d.blockSize == null ? 512 : d.blockSize;
+            if (blockSize != 512 && blockSize != 4096) {
+                throw new ManifestException(f + ".blockSize", "must be 512 or 4096, got " + blockSize);
+            }
+            try {
+                if (Files.size(image) % blockSize != 0) {
+                    throw new ManifestException(f + ".image.path", image + " is " + Files.size(image)
+                            + " bytes, not a multiple of the " + blockSize + "-byte block size");
+                }
+            } catch (IOException e) {
+                throw new ManifestException(f + ".image.path", "cannot read the size of " + image + ": " + e.getMessage());
+            }
+            disks.add(new Disk(d.name, image, readOnly, diskSerial(vm, d.name), blockSize));
         }
         if (!spec.networks.isEmpty()) {
             throw new ManifestException("spec.networks", "network interfaces are not supported by this VMM build yet");

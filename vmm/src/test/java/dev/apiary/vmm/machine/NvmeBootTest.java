@@ -146,6 +146,16 @@ class NvmeBootTest {
     }
 
     @Test
+    void fourKibibyteBlocksWhenTheManifestAsks() throws Exception {
+        MachineConfig cfg = new MachineConfig("nvme4k", 1, 128 * MiB, GuestKit.IMAGE, null,
+                "kit.tests=nvme kit.nvme.hostile=no kit.exit=poweroff", RebootPolicy.Stop,
+                List.of(new MachineConfig.Disk("d0", image("4k.img", 16 * MiB), false, "APY4K", 4096)));
+        GuestKit.Run r = GuestKit.boot(cfg, 180);
+        assertEquals("KIT nvme-ns ok nsid=1 lbas=4096 lba_size=4096 dlfeat=0x9 ctrl=0", r.marker("nvme-ns").orElseThrow());
+        assertTrue(r.markers("nvme-io").stream().allMatch(l -> l.startsWith("KIT nvme-io ok")), r.output());
+    }
+
+    @Test
     void flushedWritesSurviveKill9OfTheVmm() throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
         Files.copy(GuestKit.IMAGE, images.resolve("kit.bzImage"));
