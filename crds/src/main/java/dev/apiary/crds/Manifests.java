@@ -26,31 +26,41 @@ public final class Manifests {
     private Manifests() {}
 
     public static VirtualMachine read(Path file) throws ManifestException {
-        String text;
+        return parse(readText(file));
+    }
+
+    private static String readText(Path file) throws ManifestException {
         try {
-            text = Files.readString(file);
+            return Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ManifestException("", "manifest " + file + " does not exist");
         } catch (IOException e) {
             throw new ManifestException("", "cannot read manifest " + file + ": " + e.getMessage());
         }
-        return parse(text);
+    }
+
+    /** A Jackson binding error as a ManifestException naming the field, under {@code prefix}. */
+    private static ManifestException mappingError(JsonMappingException e, String prefix) {
+        String field = prefix.isEmpty() ? path(e) : join(prefix, path(e));
+        if (e instanceof UnrecognizedPropertyException u) {
+            return new ManifestException(field, "unknown field '" + u.getPropertyName() + "'");
+        }
+        if (e instanceof InvalidFormatException f) {
+            String allowed = f.getTargetType() != null && f.getTargetType().isEnum()
+                    ? " (one of " + Arrays.stream(f.getTargetType().getEnumConstants()).map(String::valueOf)
+                            .collect(Collectors.joining(", ")) + ")"
+                    : "";
+            return new ManifestException(field, "invalid value '" + f.getValue() + "'" + allowed);
+        }
+        return new ManifestException(field, e.getOriginalMessage());
     }
 
     public static VirtualMachine parse(String text) throws ManifestException {
         VirtualMachine vm;
         try {
             vm = YAML.readValue(text, VirtualMachine.class);
-        } catch (UnrecognizedPropertyException e) {
-            throw new ManifestException(path(e), "unknown field '" + e.getPropertyName() + "'");
-        } catch (InvalidFormatException e) {
-            String allowed = e.getTargetType() != null && e.getTargetType().isEnum()
-                    ? " (one of " + Arrays.stream(e.getTargetType().getEnumConstants()).map(String::valueOf)
-                            .collect(Collectors.joining(", ")) + ")"
-                    : "";
-            throw new ManifestException(path(e), "invalid value '" + e.getValue() + "'" + allowed);
         } catch (JsonMappingException e) {
-            throw new ManifestException(path(e), e.getOriginalMessage());
+            throw mappingError(e, "");
         } catch (JacksonException e) {
             throw new ManifestException("", "not valid YAML: " + e.getOriginalMessage());
         }
@@ -82,15 +92,7 @@ public final class Manifests {
 
     /** As {@link #read(Path)}, for the VMM: the same checks, the same messages, a lighter result. */
     public static VmManifest readVm(Path file) throws ManifestException {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new ManifestException("", "manifest " + file + " does not exist");
-        } catch (IOException e) {
-            throw new ManifestException("", "cannot read manifest " + file + ": " + e.getMessage());
-        }
-        return parseVm(text);
+        return parseVm(readText(file));
     }
 
     public static VmManifest parseVm(String text) throws ManifestException {
@@ -132,16 +134,8 @@ public final class Manifests {
         VirtualMachineSpec s;
         try {
             s = YAML.treeToValue(spec, VirtualMachineSpec.class);
-        } catch (UnrecognizedPropertyException e) {
-            throw new ManifestException(join("spec", path(e)), "unknown field '" + e.getPropertyName() + "'");
-        } catch (InvalidFormatException e) {
-            String allowed = e.getTargetType() != null && e.getTargetType().isEnum()
-                    ? " (one of " + Arrays.stream(e.getTargetType().getEnumConstants()).map(String::valueOf)
-                            .collect(Collectors.joining(", ")) + ")"
-                    : "";
-            throw new ManifestException(join("spec", path(e)), "invalid value '" + e.getValue() + "'" + allowed);
         } catch (JsonMappingException e) {
-            throw new ManifestException(join("spec", path(e)), e.getOriginalMessage());
+            throw mappingError(e, "spec");
         } catch (JacksonException e) {
             throw new ManifestException("spec", e.getOriginalMessage());
         }
