@@ -4,7 +4,7 @@
 
 #define KIT_VERSION     "0.1.0"
 #define KERNEL_BASE     0x100000
-#define MAXCPU          32
+#define MAXCPU          64      /* the VMM's maximum vCPU count */
 #define KSTACK_SIZE     8192            /* CPL0 stack per CPU */
 #define KSTACK_SHIFT    13
 #define USTACK_SIZE     32768           /* CPL3 stack per CPU */

@@ -23,7 +23,7 @@ class GuestKitBootTest {
     }
 
     @ParameterizedTest(name = "{0} vCPUs, {1} MiB")
-    @CsvSource({"1, 64", "2, 256", "4, 4096"})
+    @CsvSource({"1, 64", "2, 256", "4, 4096", "64, 512"})
     void guestSeesTheMachineItWasGiven(int cpus, long mib) throws Exception {
         GuestKit.Run r = GuestKit.boot(cpus, mib * MiB, ALL);
         assertInstanceOf(GuestStop.PowerOff.class, r.stop(), r.stop().describe());
