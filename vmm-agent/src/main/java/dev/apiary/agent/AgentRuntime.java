@@ -41,7 +41,7 @@ public final class AgentRuntime implements AutoCloseable {
     private HttpServer server;
     private NodeReconciler reconciler;
     private NodeRegistration registration;
-    private AgentApi api;
+    private volatile AgentApi api;
     private String endpoint;
     private Tls tls;
 
@@ -77,6 +77,9 @@ public final class AgentRuntime implements AutoCloseable {
             var r = routes.get();
             if (r == null) req.response().setStatusCode(503).end("{\"error\":\"starting\"}");
             else r.handle(req);
+        }).webSocketHandler(ws -> {
+            if (api == null) ws.reject(503);
+            else api.webSocket(vertx, ws);
         });
         try {
             server = server.listen().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -84,7 +87,8 @@ public final class AgentRuntime implements AutoCloseable {
             throw new IOException("cannot listen on " + settings.listenHost() + ":" + settings.listenPort() + ": "
                     + e.getMessage(), e);
         }
-        endpoint = settings.endpoint() != null ? settings.endpoint()
+        // "{port}" in a configured endpoint is the port bound (tests listen on port 0).
+        endpoint = settings.endpoint() != null ? settings.endpoint().replace("{port}", Integer.toString(server.actualPort()))
                 : (settings.tls() ? "https://" : "http://") + settings.nodeName() + ":" + server.actualPort();
         reconciler = new NodeReconciler(client, settings.nodeName(), settings.runtimeRoot(), settings.vmmCommand(),
                 settings.imageRoot(), settings.stopGrace(), settings.resync(), endpoint, clock);

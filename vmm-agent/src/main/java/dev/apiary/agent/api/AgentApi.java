@@ -9,6 +9,7 @@ import dev.apiary.agent.runtime.VmmState;
 import dev.apiary.crds.VirtualMachine;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -26,6 +27,7 @@ import java.util.Optional;
  * namespace and shows only those namespaces' VMs.
  */
 public final class AgentApi {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(AgentApi.class);
     private final NodeReconciler reconciler;
     private final AccessReview review;
     private final ConsoleHub consoles;
@@ -45,12 +47,16 @@ public final class AgentApi {
         r.get("/v1/vms").blockingHandler(this::list, false);
         r.get("/v1/vms/:ns/:name").blockingHandler(ctx -> vm(ctx, "get", this::describe), false);
         r.get("/v1/vms/:ns/:name/serial").blockingHandler(ctx -> vm(ctx, "get", this::serial), false);
-        r.get("/v1/vms/:ns/:name/serial/stream").blockingHandler(ctx -> vm(ctx, "update", this::console), false);
+        r.get("/v1/vms/:ns/:name/serial/stream").blockingHandler(ctx -> vm(ctx, "update", this::notUpgraded), false);
         r.get("/v1/vms/:ns/:name/vnc").blockingHandler(ctx -> vm(ctx, "update", this::noDisplay), false);
         r.get("/v1/vms/:ns/:name/screenshot.png").blockingHandler(ctx -> vm(ctx, "get", this::noDisplay), false);
         r.post("/v1/vms/:ns/:name/nmi").blockingHandler(ctx -> vm(ctx, "update", (c, t) -> guest(c, t, "/v1/nmi")), false);
         r.post("/v1/vms/:ns/:name/reset").blockingHandler(ctx -> vm(ctx, "update", (c, t) -> guest(c, t, "/v1/reset")),
                 false);
+        r.route().failureHandler(ctx -> {
+            LOG.warnf(ctx.failure(), "%s %s failed", ctx.request().method(), ctx.request().path());
+            if (!ctx.response().ended()) error(ctx, 500, "internal error");
+        });
         r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " "
                 + ctx.request().path()));
         return r;
@@ -61,23 +67,29 @@ public final class AgentApi {
     }
 
     private void authenticate(RoutingContext ctx) {
-        String h = ctx.request().getHeader("Authorization");
-        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7) || h.substring(7).isBlank()) {
-            ctx.response().putHeader("WWW-Authenticate", "Bearer");
-            error(ctx, 401, "a bearer token is required (kubectl vm sends the one from your kubeconfig)");
+        Object who = user(ctx.request().getHeader("Authorization"));
+        if (who instanceof Denied d) {
+            if (d.status() == 401) ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            error(ctx, d.status(), d.message());
             return;
+        }
+        ctx.put("user", who);
+        ctx.next();
+    }
+
+    /** Why a request is refused. */
+    record Denied(int status, String message) {}
+
+    /** The caller of an Authorization header: a {@link User}, or {@link Denied} (401, or 503 when nobody can say). */
+    private Object user(String h) {
+        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7) || h.substring(7).isBlank()) {
+            return new Denied(401, "a bearer token is required (kubectl vm sends the one from your kubeconfig)");
         }
         try {
             User u = review.authenticate(h.substring(7).trim());
-            if (u == null) {
-                ctx.response().putHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-                error(ctx, 401, "the bearer token was not accepted by the API server (TokenReview)");
-                return;
-            }
-            ctx.put("user", u);
-            ctx.next();
+            return u != null ? u : new Denied(401, "the bearer token was not accepted by the API server (TokenReview)");
         } catch (AccessReview.ReviewUnavailable e) {
-            error(ctx, 503, e.getMessage());
+            return new Denied(503, e.getMessage());
         }
     }
 
@@ -90,20 +102,33 @@ public final class AgentApi {
     record Target(String namespace, String name, VirtualMachine vm, LocalRun run) {}
 
     private void vm(RoutingContext ctx, String verb, VmHandler h) {
-        User u = ctx.get("user");
-        String ns = ctx.pathParam("ns");
-        String name = ctx.pathParam("name");
-        try {
-            if (!review.allowed(u, verb, ns, name)) {
-                error(ctx, 403, "forbidden: " + u.name() + " may not " + verb + " virtualmachines " + ns + "/" + name);
-                return;
-            }
-        } catch (AccessReview.ReviewUnavailable e) {
-            error(ctx, 503, e.getMessage());
+        Object t = target(ctx.get("user"), verb, ctx.pathParam("ns"), ctx.pathParam("name"));
+        if (t instanceof Denied d) {
+            error(ctx, d.status(), d.message());
             return;
         }
+        try {
+            h.handle(ctx, (Target) t);
+        } catch (IOException e) {
+            error(ctx, 500, e.getMessage());
+        }
+    }
+
+    /**
+     * The VM {@code ns/name} of this node once {@code u} may {@code verb} it: a {@link Target}, or {@link Denied}
+     * (403 before anything is looked up, so a caller learns nothing of VMs it may not see; then 404).
+     */
+    private Object target(User u, String verb, String ns, String name) {
+        try {
+            if (!review.allowed(u, verb, ns, name)) {
+                return new Denied(403, "forbidden: " + u.name() + " may not " + verb + " virtualmachines " + ns + "/"
+                        + name);
+            }
+        } catch (AccessReview.ReviewUnavailable e) {
+            return new Denied(503, e.getMessage());
+        }
         VirtualMachine vm = reconciler.cachedVm(ns, name);
-        LocalRun run = null;
+        LocalRun run;
         if (vm != null) {
             run = reconciler.localRuns().stream().filter(r -> r.uid().equals(vm.getMetadata().getUid())).findFirst()
                     .orElse(null);
@@ -112,15 +137,74 @@ public final class AgentApi {
                     .findFirst().orElse(null);
         }
         boolean here = vm != null && vm.getStatus() != null && reconciler.node().equals(vm.getStatus().nodeName);
-        if (!here && run == null) {
-            error(ctx, 404, "VM " + ns + "/" + name + " is not on node " + reconciler.node());
+        if (!here && run == null) return new Denied(404, "VM " + ns + "/" + name + " is not on node " + reconciler.node());
+        return new Target(ns, name, vm, run);
+    }
+
+    private static final java.util.regex.Pattern WS_PATH =
+            java.util.regex.Pattern.compile("/v1/vms/([^/]+)/([^/]+)/(serial/stream|vnc)");
+
+    /**
+     * WebSocket upgrades (the console and VNC): checked like every request, with the answer as the handshake status
+     * (401, 403, 404, 409) since a refused upgrade has no body; {@code GET /v1/vms/NS/NAME} says why in words.
+     */
+    public void webSocket(Vertx vertx, ServerWebSocket ws) {
+        java.util.regex.Matcher m = WS_PATH.matcher(ws.path());
+        if (!m.matches()) {
+            ws.reject(404);
             return;
         }
-        try {
-            h.handle(ctx, new Target(ns, name, vm, run));
-        } catch (IOException e) {
-            error(ctx, 500, e.getMessage());
+        io.vertx.core.Promise<Integer> handshake = io.vertx.core.Promise.promise();
+        ws.setHandshake(handshake.future());
+        String ns = m.group(1);
+        String name = m.group(2);
+        boolean vnc = m.group(3).equals("vnc");
+        String query = ws.query();
+        vertx.executeBlocking(() -> {
+            Object who = user(ws.headers().get("Authorization"));
+            if (who instanceof Denied d) return d;
+            Object t = target((User) who, "update", ns, name);
+            if (t instanceof Denied d) return d;
+            Target target = (Target) t;
+            if (vnc) return new Denied(409, "this VM has no display");
+            if (target.run() == null || !target.run().alive()) return new Denied(409, "not running");
+            return consoleStart(target.run().dir(), query);
+        }, false).onComplete(ar -> {
+            if (ar.failed()) {
+                handshake.complete(500);
+            } else if (ar.result() instanceof Denied d) {
+                handshake.complete(d.status());
+            } else {
+                ConsoleStart c = (ConsoleStart) ar.result();
+                handshake.complete(101);
+                consoles.attach(c.dir(), ws, c.offset());
+            }
+        });
+    }
+
+    record ConsoleStart(RunDir dir, long offset) {}
+
+    /** Where a console stream starts: {@code from} (clamped), else the newest {@code tail} bytes (default none). */
+    private static Object consoleStart(RunDir dir, String query) throws IOException {
+        Long from = null;
+        Integer tail = null;
+        if (query != null) {
+            for (String kv : query.split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq < 0) continue;
+                try {
+                    if (kv.startsWith("from=")) from = Long.parseLong(kv.substring(eq + 1));
+                    if (kv.startsWith("tail=")) tail = Integer.parseInt(kv.substring(eq + 1));
+                } catch (NumberFormatException e) {
+                    return new Denied(400, "from and tail are whole numbers");
+                }
+            }
         }
+        SerialHistory.Chunk now = SerialHistory.read(dir, null, 0, 0);
+        long end = now.end();
+        long start = from != null ? Math.max(now.start(), Math.min(from, end))
+                : Math.max(now.start(), end - (tail == null ? 0 : tail));
+        return new ConsoleStart(dir, start);
     }
 
     private void list(RoutingContext ctx) {
@@ -207,34 +291,13 @@ public final class AgentApi {
                 .end(io.vertx.core.buffer.Buffer.buffer(c.bytes()));
     }
 
-    private void console(RoutingContext ctx, Target t) {
+    private void notUpgraded(RoutingContext ctx, Target t) {
         if (t.run() == null || !t.run().alive()) {
             error(ctx, 409, "VM " + t.namespace() + "/" + t.name() + " is not running: no console (its serial"
                     + " history is at /serial)");
             return;
         }
-        Long from;
-        Integer tail;
-        try {
-            from = longParam(ctx.request(), "from");
-            tail = intParam(ctx.request(), "tail");
-        } catch (NumberFormatException e) {
-            error(ctx, 400, "from and tail are whole numbers");
-            return;
-        }
-        RunDir dir = t.run().dir();
-        long start;
-        try {
-            SerialHistory.Chunk now = SerialHistory.read(dir, null, 0, 0);
-            long end = now.end();
-            start = from != null ? Math.max(now.start(), Math.min(from, end))
-                    : Math.max(now.start(), end - (tail == null ? 0 : tail));
-        } catch (IOException e) {
-            error(ctx, 500, e.getMessage());
-            return;
-        }
-        ctx.request().toWebSocket().onSuccess(ws -> consoles.attach(dir, ws, start))
-                .onFailure(e -> { /* the client went away during the upgrade */ });
+        error(ctx, 400, "the console is a WebSocket: connect with Upgrade: websocket");
     }
 
     private void noDisplay(RoutingContext ctx, Target t) {
