@@ -121,6 +121,7 @@ void test_pmtimer(void);
 void test_irq(void);
 void test_cpus(void);
 void test_facts(void);
+void test_exits(void);
 u8 cmos_read(u8 reg);
 void cmos_write(u8 reg, u8 val);
 void acpi_poweroff(void);

@@ -40,7 +40,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "banner", test_banner }, { "cpus", test_cpus }, { "e820", test_e820 },
     { "pci", test_pci }, { "acpi", test_acpi }, { "rtc", test_rtc },
     { "pmtimer", test_pmtimer }, { "irq", test_irq }, { "bootparams", test_bootparams },
-    { "facts", test_facts }, { "panic", test_panic },
+    { "facts", test_facts }, { "exits", test_exits }, { "panic", test_panic },
 };
 
 static void run_tests(void)

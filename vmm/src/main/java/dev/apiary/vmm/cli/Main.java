@@ -28,17 +28,35 @@ public final class Main {
 
     private static final String USAGE = """
             usage: vmm run FILE.yaml [--serial-socket PATH] [--verbose]
+                   vmm launch --runtime-dir DIR [--image-root ROOT]
                    vmm doctor
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
                      (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A)
                      --serial-socket PATH  also expose COM1 as a Unix socket (raw, for kernel debuggers)
                      --verbose             report boot timing and exits on stderr
+            launch   run the VM described by DIR/spec.json as the vmm-agent does, reporting through files
+                     and sockets in DIR (docs/vmm-process.md)
             doctor   say what this host can run and why""";
 
     private Main() {}
 
     public static void main(String[] args) {
+        configureLogging(args.length > 0 && !args[0].equals("run") || List.of(args).contains("--verbose"));
         System.exit(run(args, System.err));
+    }
+
+    /**
+     * One line per log record on stderr. Under {@code run} the terminal is the guest's console, so only
+     * warnings are shown unless --verbose; {@code launch} logs everything (the agent keeps it in vmm.log).
+     */
+    private static void configureLogging(boolean verbose) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "vmm: %4$s: %5$s%6$s%n");
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(verbose ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            h.setLevel(root.getLevel());
+            h.setFormatter(new java.util.logging.SimpleFormatter());
+        }
     }
 
     static int run(String[] args, PrintStream err) {
@@ -52,6 +70,8 @@ public final class Main {
                     return runVm(List.of(args).subList(1, args.length), err);
                 case "doctor":
                     return doctor(System.out);
+                case "launch":
+                    return launch(List.of(args).subList(1, args.length), err);
                 case "-h":
                 case "--help":
                 case "help":
@@ -66,6 +86,30 @@ public final class Main {
             e.printStackTrace(err);
             return EXIT_VMM_ERROR;
         }
+    }
+
+    private static int launch(List<String> args, PrintStream err) {
+        Path runtimeDir = null;
+        Path imageRoot = null;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if ((a.equals("--runtime-dir") || a.equals("--image-root")) && i + 1 < args.size()) {
+                Path p = Path.of(args.get(++i)).toAbsolutePath();
+                if (a.equals("--runtime-dir")) {
+                    runtimeDir = p;
+                } else {
+                    imageRoot = p;
+                }
+            } else {
+                err.println("vmm: launch: unknown or incomplete option " + a + "\n" + USAGE);
+                return EXIT_BAD_INPUT;
+            }
+        }
+        if (runtimeDir == null) {
+            err.println("vmm: launch needs --runtime-dir DIR\n" + USAGE);
+            return EXIT_BAD_INPUT;
+        }
+        return new dev.apiary.vmm.control.Launcher(runtimeDir, imageRoot, err).run();
     }
 
     private static int runVm(List<String> args, PrintStream err) {
@@ -139,7 +183,7 @@ public final class Main {
         }
     }
 
-    static int exitStatus(GuestStop stop, PrintStream err) {
+    public static int exitStatus(GuestStop stop, PrintStream err) {
         if (stop instanceof GuestStop.PowerOff || stop instanceof GuestStop.Stopped) {
             return EXIT_OK;
         }

@@ -36,7 +36,7 @@ public sealed interface GuestStop {
                 hex.append(String.format("%02x ", b & 0xFF));
             }
             String s = String.format("KVM emulation failure on vCPU %d at rip 0x%x (instruction bytes: %s)", vcpu, rip,
-                    hex.toString().trim());
+                    hex.length() == 0 ? "unreadable" : hex.toString().trim());
             if (hostEmulatesKernelMode) {
                 s += "; this host's KVM emulates all kernel-mode guest code and cannot run full guests (see `vmm doctor`)";
             }

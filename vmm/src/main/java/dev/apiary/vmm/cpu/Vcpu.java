@@ -25,6 +25,8 @@ public final class Vcpu {
     private volatile long pthread;
     private Thread thread;
     private volatile long exits;
+    private final java.util.concurrent.ConcurrentLinkedQueue<java.util.function.Consumer<KvmVcpu>> requests =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     public Vcpu(KvmVcpu kvm, Bus ports, Bus mmio, GuestMemory memory, java.util.function.BooleanSupplier hostEmulatesKernelMode,
             Consumer<GuestStop> onStop) {
@@ -62,6 +64,15 @@ public final class Vcpu {
         VcpuKicker.kick(kvm, pthread);
     }
 
+    /**
+     * Runs {@code action} on the vCPU thread between two KVM_RUNs (vCPU ioctls such as KVM_NMI cannot be
+     * issued while another thread is inside KVM_RUN), kicking the vCPU so it happens soon.
+     */
+    public void post(java.util.function.Consumer<KvmVcpu> action) {
+        requests.add(action);
+        VcpuKicker.kick(kvm, pthread);
+    }
+
     public void join() throws InterruptedException {
         Thread t = thread;
         if (t == null) {
@@ -80,6 +91,9 @@ public final class Vcpu {
         ByteBuffer run = kvm.runPage();
         try {
             while (!stopRequested) {
+                for (java.util.function.Consumer<KvmVcpu> r; (r = requests.poll()) != null; ) {
+                    r.accept(kvm);
+                }
                 int reason = kvm.run();
                 exits++;
                 VmExit exit = VmExit.decode(reason, run);
@@ -123,6 +137,10 @@ public final class Vcpu {
             return null;
         }
         if (exit instanceof VmExit.Interrupted) {
+            if (!stopRequested) {
+                // A kick for posted work, not a stop: enter the guest again after running it.
+                kvm.clearImmediateExit();
+            }
             return null;
         }
         if (exit instanceof VmExit.Hlt) {
@@ -139,7 +157,14 @@ public final class Vcpu {
         if (exit instanceof VmExit.InternalError ie) {
             long rip = kvm.getRegs().getLong(REGS_RIP);
             if (ie.emulationFailure()) {
-                return new GuestStop.EmulationFailure(kvm.index(), rip, instructionBytes(ie),
+                byte[] insn = instructionBytes(ie);
+                if (insn.length == 0) {
+                    java.nio.ByteBuffer s = kvm.getSregs();
+                    boolean paging = (s.getLong(SREGS_CR0) & (1L << 31)) != 0;
+                    long linear = s.getLong(SREGS_CS + SEG_BASE) + rip;
+                    insn = PageWalk.read(memory, paging, s.getLong(SREGS_CR3), linear, 15);
+                }
+                return new GuestStop.EmulationFailure(kvm.index(), rip, insn,
                         hostEmulatesKernelMode.getAsBoolean());
             }
             return new GuestStop.KvmFailure(kvm.index(), String.format("internal error, suberror %d at rip 0x%x",

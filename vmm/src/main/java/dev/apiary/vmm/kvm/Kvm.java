@@ -8,7 +8,8 @@ import java.nio.file.Path;
 
 /** The system-level KVM handle ({@code /dev/kvm}). */
 public final class Kvm implements AutoCloseable {
-    public static final Path DEVICE = Path.of("/dev/kvm");
+    /** The KVM device; the system property {@code apiary.kvm.device} overrides it (tests, unusual hosts). */
+    public static final Path DEVICE = Path.of(System.getProperty("apiary.kvm.device", "/dev/kvm"));
     private static final int MAX_CPUID_ENTRIES = 256;
 
     private final int fd;
@@ -32,10 +33,10 @@ public final class Kvm implements AutoCloseable {
     /** Why KVM cannot be used here, or null if /dev/kvm is there to try. */
     public static String unavailableReason() {
         if (!Files.exists(DEVICE)) {
-            return "/dev/kvm does not exist (KVM module not loaded, or not exposed to this container)";
+            return DEVICE + " does not exist (KVM module not loaded, or not exposed to this container)";
         }
         if (!Files.isReadable(DEVICE) || !Files.isWritable(DEVICE)) {
-            return "/dev/kvm is not readable and writable by this user";
+            return DEVICE + " is not readable and writable by this user";
         }
         return null;
     }

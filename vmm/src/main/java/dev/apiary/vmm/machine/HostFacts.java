@@ -7,14 +7,21 @@ import dev.apiary.vmm.cpu.HostProbe;
  * never sees an emulation failure never pays the probe's ~60 ms (on an emulating host) at boot.
  */
 public final class HostFacts {
-    private static final class Holder {
-        static final HostProbe.Result RESULT = HostProbe.run();
-    }
+    private static volatile HostProbe.Result result;
 
     private HostFacts() {}
 
-    public static HostProbe.Result probe() {
-        return Holder.RESULT;
+    public static synchronized HostProbe.Result probe() {
+        if (result == null) {
+            result = HostProbe.run();
+        }
+        return result;
+    }
+
+    /** The verdict on full guests if the probe has run in this process, else null (unknown, not probed). */
+    public static Boolean probeIfDone() {
+        HostProbe.Result r = result;
+        return r == null ? null : r.fullGuests();
     }
 
     /** True when this host's KVM emulates kernel-mode guest code (no full guests). */

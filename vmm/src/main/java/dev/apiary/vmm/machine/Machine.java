@@ -37,6 +37,7 @@ import java.util.concurrent.ExecutionException;
  */
 public final class Machine implements AutoCloseable, SystemControl {
     private static final System.Logger LOG = System.getLogger(Machine.class.getName());
+    private static final String HARD_RESET = "control API hard reset";
 
     private final MachineConfig config;
     private final Kvm kvm;
@@ -178,7 +179,8 @@ public final class Machine implements AutoCloseable, SystemControl {
         while (true) {
             GuestStop s = runOnce();
             boolean isReset = s instanceof GuestStop.Reset || s instanceof GuestStop.TripleFault;
-            if (!isReset || config.rebootPolicy() == RebootPolicy.Stop) {
+            boolean forced = s instanceof GuestStop.Reset r && r.source().equals(HARD_RESET);
+            if (!isReset || (config.rebootPolicy() == RebootPolicy.Stop && !forced)) {
                 return s;
             }
             LOG.log(Level.INFO, () -> config.name() + ": " + s.describe() + ", booting again");
@@ -261,6 +263,28 @@ public final class Machine implements AutoCloseable, SystemControl {
     @Override
     public void requestPowerOff(String source) {
         stop.complete(new GuestStop.PowerOff(source));
+    }
+
+    /** A hard reset from outside the guest (control API): always boots again, whatever the reboot policy. */
+    public void hardReset() {
+        stop.complete(new GuestStop.Reset(HARD_RESET));
+    }
+
+    /** Injects an NMI into every vCPU (a debugging aid: Linux prints an NMI report or panics, as configured). */
+    public void nmi() {
+        for (Vcpu v : running) {
+            v.post(KvmVcpu::nmi);
+        }
+    }
+
+    /** Presses the ACPI power button: a guest with ACPI support shuts down cleanly. */
+    public void pressPowerButton() {
+        chipset.pressPowerButton();
+    }
+
+    /** Whether vCPU threads are running the guest now. */
+    public boolean isRunning() {
+        return !running.isEmpty();
     }
 
     /** How many times the guest has booted (1 after the first boot, 2 after one reset, …). */

@@ -25,6 +25,15 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
      * @param hostMemory bytes of RAM this host has; a guest may not ask for more
      */
     public static MachineConfig from(VirtualMachine vm, Path baseDir, long hostMemory) throws ManifestException {
+        return from(vm, baseDir, hostMemory, false);
+    }
+
+    /**
+     * @param confined image paths must stay inside {@code baseDir} (the agent's image root): absolute paths,
+     *                 {@code ..} and symlinks that lead outside are refused
+     */
+    public static MachineConfig from(VirtualMachine vm, Path baseDir, long hostMemory, boolean confined)
+            throws ManifestException {
         VirtualMachineSpec spec = vm.getSpec();
         String name = vm.getMetadata() != null && vm.getMetadata().getName() != null ? vm.getMetadata().getName() : "vm";
         int cpus = spec.cpus == null ? 1 : spec.cpus;
@@ -58,9 +67,9 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         if (spec.boot.kernel.path == null || spec.boot.kernel.path.isBlank()) {
             throw new ManifestException("spec.boot.kernel.path", "is required");
         }
-        Path kernel = imageFile(baseDir, spec.boot.kernel.path, "spec.boot.kernel.path");
+        Path kernel = imageFile(baseDir, spec.boot.kernel.path, "spec.boot.kernel.path", confined);
         Path initrd = spec.boot.kernel.initrd == null ? null
-                : imageFile(baseDir, spec.boot.kernel.initrd, "spec.boot.kernel.initrd");
+                : imageFile(baseDir, spec.boot.kernel.initrd, "spec.boot.kernel.initrd", confined);
         if (!spec.disks.isEmpty()) {
             throw new ManifestException("spec.disks", "disks are not supported by this VMM build yet");
         }
@@ -76,8 +85,25 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy);
     }
 
-    private static Path imageFile(Path baseDir, String path, String field) throws ManifestException {
-        Path p = baseDir.resolve(path).normalize();
+    static Path imageFile(Path baseDir, String path, String field, boolean confined) throws ManifestException {
+        Path given;
+        try {
+            given = Path.of(path);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ManifestException(field, "not a valid path: " + e.getReason());
+        }
+        if (confined) {
+            if (given.isAbsolute()) {
+                throw new ManifestException(field, "absolute paths are not allowed; image paths are relative to "
+                        + "the node's image root");
+            }
+            for (Path part : given) {
+                if (part.toString().equals("..")) {
+                    throw new ManifestException(field, "'..' is not allowed in image paths");
+                }
+            }
+        }
+        Path p = baseDir.resolve(given).normalize();
         if (!Files.exists(p)) {
             throw new ManifestException(field, "file " + p + " does not exist");
         }
@@ -86,6 +112,15 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         }
         if (!Files.isReadable(p)) {
             throw new ManifestException(field, p + " is not readable");
+        }
+        if (confined) {
+            try {
+                if (!p.toRealPath().startsWith(baseDir.toRealPath())) {
+                    throw new ManifestException(field, path + " leads outside the image root (through a symlink)");
+                }
+            } catch (IOException e) {
+                throw new ManifestException(field, "cannot resolve " + p + ": " + e.getMessage());
+            }
         }
         return p;
     }

@@ -107,10 +107,11 @@ public final class GuestMemory {
         long end = gpa + length;
         long p = gpa;
         do {
-            int idx = (int) (p >>> CHUNK_SHIFT);
-            if (idx >= chunks.length || chunks[idx] == null) {
+            long chunk = p >>> CHUNK_SHIFT;
+            if (chunk >= chunks.length || chunks[(int) chunk] == null) {
                 return false;
             }
+            int idx = (int) chunk;
             long chunkBase = (long) idx << CHUNK_SHIFT;
             long chunkEnd = chunkBase + chunkLimit[idx];
             if (p >= chunkEnd && !(length == 0 && p == chunkEnd)) {
@@ -127,10 +128,11 @@ public final class GuestMemory {
     }
 
     private ByteBuffer chunkFor(long gpa, int size) throws GuestMemoryException {
-        int idx = (int) (gpa >>> CHUNK_SHIFT);
-        if (gpa < 0 || idx >= chunks.length) {
+        long chunk = gpa >>> CHUNK_SHIFT;
+        if (gpa < 0 || chunk >= chunks.length) {
             throw new GuestMemoryException(gpa, size);
         }
+        int idx = (int) chunk;
         ByteBuffer b = chunks[idx];
         if (b == null || (gpa & (CHUNK_SIZE - 1)) + size > chunkLimit[idx]) {
             throw new GuestMemoryException(gpa, size);

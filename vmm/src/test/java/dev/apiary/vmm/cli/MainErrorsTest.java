@@ -1,0 +1,89 @@
+package dev.apiary.vmm.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input ends `vmm run` with one clear line naming the field or file, exit status 2, no stack trace. */
+class MainErrorsTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int code, String err) {}
+
+    private Result run(String... args) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(b, true, StandardCharsets.UTF_8));
+        String err = b.toString(StandardCharsets.UTF_8);
+        return new Result(code, err);
+    }
+
+    private Path manifest(String spec) throws Exception {
+        Path m = dir.resolve("vm.yaml");
+        Files.writeString(m, "apiVersion: apiary.dev/v1alpha1\nkind: VirtualMachine\nmetadata: {name: t}\nspec:\n" + spec);
+        return m;
+    }
+
+    private static void assertOneLine(Result r, String... fragments) {
+        assertEquals(Main.EXIT_BAD_INPUT, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line, got:\n" + r.err());
+        assertFalse(r.err().contains("Exception"), r.err());
+        for (String f : fragments) {
+            assertTrue(r.err().contains(f), "expected '" + f + "' in: " + r.err());
+        }
+    }
+
+    @Test
+    void missingManifest() {
+        assertOneLine(run("run", dir.resolve("nope.yaml").toString()), "nope.yaml", "does not exist");
+    }
+
+    @Test
+    void unknownField() throws Exception {
+        assertOneLine(run("run", manifest("  cpus: 1\n  bogus: 3\n").toString()), "spec.bogus", "unknown field");
+    }
+
+    @Test
+    void badCpuCount() throws Exception {
+        assertOneLine(run("run", manifest("  cpus: 65\n  boot: {kernel: {path: k}}\n").toString()), "spec.cpus");
+    }
+
+    @Test
+    void missingKernel() throws Exception {
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: vmlinuz}}\n").toString()),
+                "spec.boot.kernel.path", "vmlinuz", "does not exist");
+    }
+
+    @Test
+    void kernelThatIsNotABzImage() throws Exception {
+        Files.writeString(dir.resolve("notes.txt"), "this is not a kernel, just some text that is long enough".repeat(20));
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: notes.txt}}\n").toString()), "notes.txt");
+    }
+
+    @Test
+    void tooMuchMemory() throws Exception {
+        Files.write(dir.resolve("k"), new byte[16]);
+        assertOneLine(run("run", manifest("  memory: 900Ti\n  boot: {kernel: {path: k}}\n").toString()),
+                "spec.memory");
+        assertOneLine(run("run", manifest("  memory: 100Gi\n  boot: {kernel: {path: k}}\n").toString()),
+                "spec.memory", "more than this host");
+    }
+
+    @Test
+    void firmwareBootIsRefusedHonestly() throws Exception {
+        assertOneLine(run("run", manifest("  boot: {firmware: {path: OVMF.fd}}\n").toString()),
+                "spec.boot.firmware", "not supported");
+    }
+
+    @Test
+    void unknownOptionAndCommand() {
+        assertEquals(Main.EXIT_BAD_INPUT, run("run", "--frobnicate", "x.yaml").code());
+        assertEquals(Main.EXIT_BAD_INPUT, run("explode").code());
+    }
+}
