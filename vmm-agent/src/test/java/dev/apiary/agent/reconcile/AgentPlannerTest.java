@@ -85,9 +85,9 @@ class AgentPlannerTest {
                 List.of(run("a", 1, true, "Running", null, null, null)));
         AgentStatus s = assertInstanceOf(Action.Report.class, a.get(0)).status();
         assertEquals(VmPhase.Running, s.phase());
-        assertEquals(100L, s.vmm().pid());
-        assertEquals(40L, s.vmm().bootMillis());
-        assertEquals(1L, s.vmm().runId());
+        assertEquals(100L, s.vmm().pid);
+        assertEquals(40L, s.vmm().bootMillis);
+        assertEquals(1L, s.vmm().runId);
         assertEquals("True", s.readyStatus());
         assertEquals(EP, s.endpoint());
     }
@@ -165,7 +165,7 @@ class AgentPlannerTest {
         assertTrue(a.stream().noneMatch(x -> x instanceof Action.ReleaseFinalizer));
         a = plan(List.of(vm), List.of(run("a", 1, false, null, new VmmExit(0, "Stopped", null, null), null,
                 new StopRequest(0, 0, "the VM is being deleted"))));
-        List<Class<?>> kinds = a.stream().map(Object::getClass).map(c -> (Class<?>) c).toList();
+        List<Object> kinds = a.stream().map(x -> (Object) x.getClass()).toList();
         assertTrue(kinds.indexOf(Action.Cleanup.class) < kinds.indexOf(Action.ReleaseFinalizer.class), kinds.toString());
     }
 
