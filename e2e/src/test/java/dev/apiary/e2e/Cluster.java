@@ -71,7 +71,9 @@ public final class Cluster implements AutoCloseable {
                         List.of(root.resolve("bin/vmm").toString()))
                 .withListen("127.0.0.1", 0).withEndpoint("https://127.0.0.1:{port}")
                 .withTimings(Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(5))
-                .withReviewCacheTtl(Duration.ofSeconds(1));
+                .withReviewCacheTtl(Duration.ofSeconds(1))
+                // Guest-kit VMs mostly sleep: offer more vCPUs than the CI machine's 2 cores so 10 VMs fit.
+                .withCapacity(32, 512L << 20, java.util.Map.of());
     }
 
     public AgentRuntime startAgent() throws IOException {

@@ -24,6 +24,8 @@ public final class VmmProcesses {
     private final Runnable changed;
     /** pid → the directory it serves, for processes this agent watches. */
     private final Map<Long, Path> watched = new ConcurrentHashMap<>();
+    /** Children that exited but whose exit status is not recorded yet: still "alive" until it is. */
+    private final Map<Long, Path> unreaped = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public VmmProcesses(List<String> vmmCommand, Path imageRoot, Runnable changed) {
@@ -50,15 +52,19 @@ public final class VmmProcesses {
         long pid = p.pid();
         dir.write(RunDir.AGENT, id.withPid(pid));
         watched.put(pid, dir.path());
+        unreaped.put(pid, dir.path());
         p.onExit().thenAccept(done -> {
-            if (closed) return;
             try {
-                dir.write(RunDir.REAPED, new ReapedExit(done.exitValue(), Instant.now().toString()));
+                if (!closed && Files.isDirectory(dir.path())) {
+                    dir.write(RunDir.REAPED, new ReapedExit(done.exitValue(), Instant.now().toString()));
+                }
             } catch (IOException e) {
                 LOG.warnf("cannot record the exit of VMM %d in %s: %s", pid, dir.path(), e.getMessage());
+            } finally {
+                unreaped.remove(pid);
+                watched.remove(pid);
             }
-            watched.remove(pid);
-            changed.run();
+            if (!closed) changed.run();
         });
         LOG.infof("launched VMM pid %d for %s run %d in %s", pid, id.key(), id.runId(), dir.path());
         return pid;
@@ -69,7 +75,8 @@ public final class VmmProcesses {
         RunIdentity id = dir.identity();
         if (id == null) return null;
         Long pid = dir.pid();
-        boolean alive = pid != null && isVmmOf(pid, dir.path());
+        // A child of ours counts as alive until its exit status is on disk, so that the end is reported with it.
+        boolean alive = pid != null && (isVmmOf(pid, dir.path()) || dir.path().equals(unreaped.get(pid)));
         if (alive && !watched.containsKey(pid)) adopt(pid, dir);
         VmmExit exit = alive ? null : dir.exit();
         return new LocalRun(dir, id, pid, alive, dir.state(), exit, alive ? null : dir.reaped(), dir.stopRequest(),
