@@ -31,6 +31,12 @@ static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d) {
     __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
+static inline long kit_syscall2(long n, long arg, long arg2) {
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "D"(arg), "S"(arg2) : "memory");
+    return r;
+}
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline long kit_syscall(long n, long arg) {
     long r;
     __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "D"(arg) : "memory");
@@ -77,9 +83,24 @@ struct kinfo {
     int gbpages;
     u32 sysret_gp_cs, sysret_gp_ss;
     int int80_via_ud;       /* int $0x80 from CPL3 arrived as #UD */
+    u64 low_top;            /* end of RAM below 4 GiB: the hole above it is mapped uncached */
+    u64 mapped_top;         /* end of the identity map */
+    volatile u32 vec_count[256];    /* interrupts per vector (VEC_DYN_BASE..VEC_DYN_END) */
 };
 extern struct kinfo kinfo;
 extern volatile u32 kinfo_ap_next;   /* next CPU index handed to an AP (lock xadd in ap_entry64) */
+
+/* per-CPU work for APs (main.c): an AP that has checked in waits (hlt) for work posted by the BSP */
+extern volatile u32 cpus_online;
+extern u32 cpu_apic[MAXCPU];            /* LAPIC id per CPU index (0 = BSP) */
+typedef void (*cpu_work_fn)(u32 idx, void *arg);
+int cpu_post(u32 idx, cpu_work_fn fn, void *arg);   /* 0 ok, -1 CPU not online */
+int cpu_wait(u32 idx, u64 timeout_us);              /* 1 done, 0 timeout */
+void wait_change(volatile u32 *p, u32 old, u64 timeout_us);  /* sleep until *p != old (or timeout) */
+
+/* pci.c */
+u32 pci_cfg_read(int b, int d, int f, int off);
+void pci_cfg_write(int b, int d, int f, int off, u32 v);
 
 /* lib.c */
 void *memset(void *d, int c, size_t n);
@@ -122,6 +143,10 @@ void test_irq(void);
 void test_cpus(void);
 void test_facts(void);
 void test_exits(void);
+void test_nvme(void);
+void test_nvme_bench(void);
+void opt(const char *key, char *dst, size_t n);
+u64 parse_num(const char *s);
 u8 cmos_read(u8 reg);
 void cmos_write(u8 reg, u8 val);
 void acpi_poweroff(void);

@@ -23,6 +23,9 @@
 /* interrupt vectors */
 #define VEC_TIMER       0x30
 #define VEC_UART        0x31
+#define VEC_WAKE        0x32            /* IPI that wakes an AP waiting for work */
+#define VEC_DYN_BASE    0x40            /* 0x40-0xef: device vectors (NVMe MSI-X), counted per vector */
+#define VEC_DYN_END     0xf0
 #define VEC_SYSCALL     0x80
 #define VEC_SPURIOUS    0xff
 
@@ -32,5 +35,6 @@
 #define SYS_TRIPLEFAULT 2               /* zero-length IDT + ud2 */
 #define SYS_WAIT_IRQ    3               /* sti; hlt; cli: sleep until the next interrupt */
 #define SYS_RDMSR       4
+#define SYS_WAIT_CHANGE 5               /* rdi = u32 *, rsi = old: sti; hlt; cli only if *rdi == old */
 
 #endif

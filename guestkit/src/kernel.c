@@ -112,6 +112,11 @@ static void do_syscall(struct frame *f)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
         f->rax = 0;
         return;
+    case SYS_WAIT_CHANGE:
+        if (*(volatile u32 *)f->rdi == (u32)f->rsi)
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+        f->rax = 0;
+        return;
     case SYS_RDMSR:
         f->rax = rdmsr((u32)f->rdi);
         return;
@@ -158,12 +163,17 @@ void trap_dispatch(struct frame *f)
         return;
     case VEC_SPURIOUS:
         return;
+    case VEC_WAKE:
+        lapic_eoi();
+        return;
     case VEC_SYSCALL:
         do_syscall(f);
         return;
     }
     if (f->vec >= 32) {
-        __atomic_add_fetch(&kinfo.stray_irqs, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&kinfo.vec_count[f->vec], 1, __ATOMIC_RELAXED);
+        if (f->vec < VEC_DYN_BASE || f->vec >= VEC_DYN_END)
+            __atomic_add_fetch(&kinfo.stray_irqs, 1, __ATOMIC_RELAXED);
         lapic_eoi();
         return;
     }
@@ -189,6 +199,8 @@ static void build_page_tables(u8 *zp)
     u64 ngib = (top + (1ul << 30) - 1) >> 30;
     if (ngib > 512) ngib = 512;
     if (!gb && ngib > NPD) ngib = NPD;
+    kinfo.low_top = low_top;
+    kinfo.mapped_top = ngib << 30;
     int pdi = 0;
     for (u64 g = 0; g < 512; g++) {
         if (g >= ngib) { pdpt[g] = 0; continue; }

@@ -7,8 +7,17 @@ static char tests_arg[512] = "banner,cpus,e820,pci,acpi,rtc,pmtimer,irq,bootpara
 static char exit_arg[32] = "poweroff";
 static char cmos_arg[16] = "0x5e";     /* boot counter byte: QEMU's pc keeps smp-1 in 0x5f for SeaBIOS */
 volatile u32 cpus_online;
+u32 cpu_apic[MAXCPU];
 
-static void opt(const char *key, char *dst, size_t n)
+/* Work posted by the BSP to an AP: the AP sleeps in SYS_WAIT_CHANGE on `seq`, the BSP wakes it
+   with a VEC_WAKE IPI; `done` = the seq the AP finished. */
+static struct cpu_work {
+    volatile u32 seq, done;
+    cpu_work_fn fn;
+    void *arg;
+} __attribute__((aligned(64))) cpu_work[MAXCPU];
+
+void opt(const char *key, char *dst, size_t n)
 {
     size_t kl = strlen(key);
     for (const char *p = cmdline; *p; ) {
@@ -40,7 +49,8 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "banner", test_banner }, { "cpus", test_cpus }, { "e820", test_e820 },
     { "pci", test_pci }, { "acpi", test_acpi }, { "rtc", test_rtc },
     { "pmtimer", test_pmtimer }, { "irq", test_irq }, { "bootparams", test_bootparams },
-    { "facts", test_facts }, { "exits", test_exits }, { "panic", test_panic },
+    { "facts", test_facts }, { "exits", test_exits }, { "panic", test_panic }, { "nvme", test_nvme },
+    { "nvme-bench", test_nvme_bench },
 };
 
 static void run_tests(void)
@@ -61,7 +71,7 @@ static void run_tests(void)
     }
 }
 
-static u64 parse_num(const char *s)
+u64 parse_num(const char *s)
 {
     u64 v = 0;
     int base = 10;
@@ -129,11 +139,54 @@ void user_main(u64 zp)
     do_exit();
 }
 
+/* Sleep until *p != old: hlt at CPL0 (race-free: the check is made there with IF=0), woken by any
+   interrupt; a one-shot LAPIC timer bounds each sleep so that a lost interrupt costs 10 ms at most. */
+void wait_change(volatile u32 *p, u32 old, u64 timeout_us)
+{
+    u64 end = now_us() + timeout_us;
+    while (*p == old && now_us() < end) {
+        lapic_write(0x3e0, 0x3);                /* divide by 16 */
+        lapic_write(0x320, VEC_TIMER);          /* one-shot */
+        lapic_write(0x380, 625000);             /* ~10 ms at KVM's 1 GHz APIC bus */
+        kit_syscall2(SYS_WAIT_CHANGE, (long)p, old);
+    }
+}
+
+int cpu_post(u32 idx, cpu_work_fn fn, void *arg)
+{
+    if (idx == 0 || idx >= MAXCPU || idx >= cpus_online) return -1;
+    struct cpu_work *w = &cpu_work[idx];
+    w->fn = fn;
+    w->arg = arg;
+    __atomic_add_fetch(&w->seq, 1, __ATOMIC_SEQ_CST);
+    lapic_write(0x310, cpu_apic[idx] << 24);
+    lapic_write(0x300, 0x4000 | VEC_WAKE);      /* fixed, edge, assert */
+    return 0;
+}
+
+int cpu_wait(u32 idx, u64 timeout_us)
+{
+    struct cpu_work *w = &cpu_work[idx];
+    u64 end = now_us() + timeout_us;
+    while (w->done != w->seq)
+        if (now_us() > end) return 0;
+        else cpu_relax();
+    return 1;
+}
+
 void user_ap_main(u64 idx)
 {
     u32 id = lapic_read(0x20) >> 24;
+    cpu_apic[idx] = id;
     __atomic_add_fetch(&cpus_online, 1, __ATOMIC_SEQ_CST);
     kprintf("KIT cpu-online apic=%u", id);
-    kit_syscall(SYS_PARK, 0);
-    for (;;) ;
+    struct cpu_work *w = &cpu_work[idx];
+    u32 seen = 0;
+    for (;;) {
+        while (w->seq == seen)
+            kit_syscall2(SYS_WAIT_CHANGE, (long)&w->seq, seen);
+        seen = w->seq;
+        w->fn((u32)idx, w->arg);
+        __atomic_store_n(&w->done, seen, __ATOMIC_SEQ_CST);
+    }
 }

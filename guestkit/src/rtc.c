@@ -58,29 +58,41 @@ static int next_second(void)
     return 1;
 }
 
+/* PM timer ticks from one RTC seconds change to the next; 0 on timeout. The PM timer is read right
+   after each change is seen, so a preemption of the vCPU between seeing a change and reading the timer
+   moves one end of the interval: hence the median of three intervals below. */
+static u64 pm_ticks_in_a_second(u16 port, u32 mask)
+{
+    if (!next_second()) return 0;
+    u32 last = inl(port) & mask;
+    u64 ticks = 0;
+    u8 s = cmos_read(0x00);
+    u64 until = now_us() + 2500000;
+    for (;;) {
+        /* sample often enough to see wraps of a 24-bit counter (4.7 s) anyway */
+        u32 now = inl(port) & mask;
+        ticks += (now - last) & mask;
+        last = now;
+        if (cmos_read(0x00) != s) break;
+        if (now_us() > until) return 0;
+    }
+    u32 now = inl(port) & mask;
+    return ticks + ((now - last) & mask);
+}
+
 void test_pmtimer(void)
 {
     if (!acpi.pm_tmr) { kprintf("KIT pmtimer fail no PM timer in the FADT"); return; }
     u16 port = (u16)acpi.pm_tmr;
     u32 mask = acpi.tmr32 ? 0xffffffffu : 0xffffffu;
-    if (!next_second()) { kprintf("KIT pmtimer fail RTC seconds do not advance"); return; }
-    u32 t0 = inl(port) & mask;
-    /* sample often enough to see wraps of a 24-bit counter (4.7 s) anyway */
-    u64 ticks = 0;
-    u32 last = t0;
-    u8 s = cmos_read(0x00);
-    u64 until = now_us() + 2500000;
-    for (;;) {
-        u32 now = inl(port) & mask;
-        ticks += (now - last) & mask;
-        last = now;
-        if (cmos_read(0x00) != s) break;
-        if (now_us() > until) { kprintf("KIT pmtimer fail RTC seconds do not advance"); return; }
-    }
-    u32 now = inl(port) & mask;
-    ticks += (now - last) & mask;
+    u64 t[3];
+    for (int i = 0; i < 3; i++)
+        if (!(t[i] = pm_ticks_in_a_second(port, mask))) { kprintf("KIT pmtimer fail RTC seconds do not advance"); return; }
+    /* median of three */
+    u64 ticks = t[0] > t[1] ? (t[1] > t[2] ? t[1] : (t[0] > t[2] ? t[2] : t[0]))
+                            : (t[0] > t[2] ? t[0] : (t[1] > t[2] ? t[2] : t[1]));
     if (ticks < 3579545ul * 97 / 100 || ticks > 3579545ul * 103 / 100)
-        kprintf("KIT pmtimer fail hz=%lu (expected 3579545 +-3%%)", ticks);
+        kprintf("KIT pmtimer fail hz=%lu (expected 3579545 +-3%%; seconds measured %lu %lu %lu)", ticks, t[0], t[1], t[2]);
     else
         kprintf("KIT pmtimer ok hz=%lu", ticks);
 }

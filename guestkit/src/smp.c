@@ -1,7 +1,6 @@
 /* SMP bring-up: INIT/SIPI/SIPI to every AP in the MADT, from CPL3 through the LAPIC ICR. */
 #include "kit.h"
 
-extern volatile u32 cpus_online;
 
 static int icr_idle(void)
 {
@@ -24,6 +23,7 @@ void test_cpus(void)
     u32 bsp = kinfo.bsp_apic_id;
     if (cpus_online == 0) {
         cpus_online = 1;
+        cpu_apic[0] = bsp;
         kprintf("KIT cpu-online apic=%u", bsp);
     }
     /* the trampoline page must be RAM */

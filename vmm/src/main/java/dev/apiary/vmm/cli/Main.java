@@ -141,6 +141,7 @@ public final class Main {
             err.println("vmm: run needs a manifest file\n" + USAGE);
             return EXIT_BAD_INPUT;
         }
+        long tMain = System.nanoTime();
         MachineConfig config;
         try {
             VirtualMachine vm = Manifests.read(manifest);
@@ -155,6 +156,7 @@ public final class Main {
             err.println("vmm: cannot run VMs on this host: " + noKvm);
             return EXIT_BAD_INPUT;
         }
+        long tManifest = System.nanoTime();
         Machine machine;
         try {
             machine = Machine.create(config);
@@ -171,10 +173,23 @@ public final class Main {
             if (socket != null) {
                 machine.serialConsole().addListener(socket::write);
             }
+            long tBuilt = System.nanoTime();
+            long[] firstByte = {0};
+            machine.serialConsole().addListener((b, off, len) -> {
+                if (firstByte[0] == 0) {
+                    firstByte[0] = System.nanoTime();
+                }
+            });
             GuestStop stop = machine.run();
             console.close();
             if (verbose) {
-                err.println("vmm: " + stop.describe() + "; " + machine.timings());
+                long jvmMillis = java.time.Duration.between(ProcessHandle.current().info().startInstant()
+                        .orElse(java.time.Instant.now()), java.time.Instant.now()).toMillis()
+                        - (System.nanoTime() - tMain) / 1_000_000;
+                err.printf("vmm: %s; process start → main %d ms, manifest %.0f ms, machine built %.0f ms, "
+                                + "first guest byte after %.0f ms more, %d boot(s)%n", stop.describe(), jvmMillis,
+                        (tManifest - tMain) / 1e6, (tBuilt - tManifest) / 1e6,
+                        firstByte[0] == 0 ? 0 : (firstByte[0] - tBuilt) / 1e6, machine.boots());
             }
             return exitStatus(stop, err);
         } catch (IOException e) {
@@ -194,7 +209,7 @@ public final class Main {
         return EXIT_GUEST_FAILED;
     }
 
-    private static int doctor(PrintStream out) {
+    static int doctor(PrintStream out) {
         String noKvm = Kvm.unavailableReason();
         out.println("vmm doctor");
         out.println("  /dev/kvm:        " + (noKvm == null ? "present" : "missing — " + noKvm));

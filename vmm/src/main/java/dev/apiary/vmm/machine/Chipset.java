@@ -8,7 +8,12 @@ import dev.apiary.vmm.chipset.Piix3Lpc;
 import dev.apiary.vmm.chipset.Piix4Pm;
 import dev.apiary.vmm.chipset.ResetControl;
 import dev.apiary.vmm.chipset.Rtc;
+import dev.apiary.vmm.block.BlockBackend;
+import dev.apiary.vmm.block.FileBlockBackend;
 import dev.apiary.vmm.device.Device;
+import dev.apiary.vmm.device.IoEventRegistrar;
+import dev.apiary.vmm.nvme.NvmeConfig;
+import dev.apiary.vmm.nvme.NvmeController;
 import dev.apiary.vmm.memory.GuestMemoryException;
 import java.util.Set;
 import dev.apiary.vmm.memory.GuestMemory;
@@ -77,6 +82,21 @@ public final class Chipset {
 
     static Chipset assemble(Machine m) {
         return new Chipset(m);
+    }
+
+    /** The first PCI slot for disks; slot 2 is kept for a display. */
+    static final int FIRST_DISK_SLOT = 3;
+
+    /** Attaches one NVMe controller per disk, in manifest order, at slots 3, 4, … */
+    void attachDisks(Machine m, IoEventRegistrar ioEvents) throws java.io.IOException {
+        int slot = FIRST_DISK_SLOT;
+        for (MachineConfig.Disk d : m.config().disks()) {
+            BlockBackend backend = FileBlockBackend.open(d.image(), d.readOnly());
+            NvmeController nvme = new NvmeController(NvmeConfig.defaults(d.serial(), m.config().cpus()), m.memory(),
+                    backend, ioEvents);
+            pci.attach(slot++, 0, nvme.pciFunction());
+            devices.add(nvme);
+        }
     }
 
     public List<Device> devices() {

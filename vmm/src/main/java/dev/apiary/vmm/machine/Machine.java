@@ -80,6 +80,11 @@ public final class Machine implements AutoCloseable, SystemControl {
             this.vm = v;
             this.memory = vm.mapRam(layout.ramRegions());
             this.chipset = Chipset.assemble(this);
+            try {
+                chipset.attachDisks(this, new KvmIoEvents(vm));
+            } catch (java.io.IOException e) {
+                throw new BootImageException("disk image: " + e.getMessage());
+            }
             inventory.addAll(chipset.devices());
             CpuidEntries cpuid = kvm.supportedCpuid();
             for (int i = 0; i < config.cpus(); i++) {

@@ -8,14 +8,29 @@ import dev.apiary.vmm.memory.MemoryLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * What the VMM needs to build a machine, checked and resolved from a manifest: every problem is a
  * {@link ManifestException} naming the field, before anything is allocated.
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
-        VirtualMachineSpec.RebootPolicy rebootPolicy) {
+        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
+    /** Most NVMe controllers one VM can have (PCI slots 3 and up on bus 0). */
+    public static final int MAX_DISKS = 16;
+
+    /** A disk: one NVMe controller with one namespace backed by a raw image file. */
+    public record Disk(String name, Path image, boolean readOnly, String serial) {}
+
+    public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
+            VirtualMachineSpec.RebootPolicy rebootPolicy) {
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, List.of());
+    }
+
     public static final int MAX_CPUS = 64;
     public static final long MIN_MEMORY = 64L << 20;
 
@@ -70,8 +85,33 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         Path kernel = imageFile(baseDir, spec.boot.kernel.path, "spec.boot.kernel.path", confined);
         Path initrd = spec.boot.kernel.initrd == null ? null
                 : imageFile(baseDir, spec.boot.kernel.initrd, "spec.boot.kernel.initrd", confined);
-        if (!spec.disks.isEmpty()) {
-            throw new ManifestException("spec.disks", "disks are not supported by this VMM build yet");
+        List<Disk> disks = new ArrayList<>();
+        Set<String> diskNames = new HashSet<>();
+        if (spec.disks.size() > MAX_DISKS) {
+            throw new ManifestException("spec.disks", "at most " + MAX_DISKS + " disks, got " + spec.disks.size());
+        }
+        for (int i = 0; i < spec.disks.size(); i++) {
+            VirtualMachineSpec.Disk d = spec.disks.get(i);
+            String f = "spec.disks[" + i + "]";
+            if (d.name == null || d.name.isBlank()) {
+                throw new ManifestException(f + ".name", "is required");
+            }
+            if (!diskNames.add(d.name)) {
+                throw new ManifestException(f + ".name", "'" + d.name + "' is used by another disk");
+            }
+            if (d.bus != null && d.bus != VirtualMachineSpec.DiskBus.nvme) {
+                throw new ManifestException(f + ".bus", "only nvme is supported");
+            }
+            if (d.image == null || d.image.path == null || d.image.path.isBlank()) {
+                throw new ManifestException(f + ".image.path", "is required");
+            }
+            Path image = imageFile(baseDir, d.image.path, f + ".image.path", confined);
+            boolean readOnly = Boolean.TRUE.equals(d.readOnly);
+            if (!readOnly && !Files.isWritable(image)) {
+                throw new ManifestException(f + ".image.path", image + " is not writable (set readOnly: true to "
+                        + "attach it read-only)");
+            }
+            disks.add(new Disk(d.name, image, readOnly, diskSerial(vm, d.name)));
         }
         if (!spec.networks.isEmpty()) {
             throw new ManifestException("spec.networks", "network interfaces are not supported by this VMM build yet");
@@ -82,7 +122,27 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         String cmdline = spec.boot.kernel.cmdline == null ? "" : spec.boot.kernel.cmdline;
         VirtualMachineSpec.RebootPolicy policy = spec.rebootPolicy == null ? VirtualMachineSpec.RebootPolicy.Reboot
                 : spec.rebootPolicy;
-        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy);
+        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks));
+    }
+
+    /**
+     * A stable NVMe serial number (20 characters at most) for a disk: the same VM and disk name give the same
+     * serial on every boot and every node, so guests that name disks by serial keep their names.
+     */
+    static String diskSerial(VirtualMachine vm, String disk) {
+        String id = vm.getMetadata() == null ? "" : (vm.getMetadata().getUid() != null ? vm.getMetadata().getUid()
+                : vm.getMetadata().getNamespace() + "/" + vm.getMetadata().getName());
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((id + "\0" + disk).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            StringBuilder sb = new StringBuilder("APY");
+            for (int i = 0; sb.length() < 20; i++) {
+                sb.append(String.format("%02X", h[i]));
+            }
+            return sb.substring(0, 20);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static Path imageFile(Path baseDir, String path, String field, boolean confined) throws ManifestException {

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * repository by scripts/fetch-debian-guest). Runs only where the capability probe says this host runs
  * kernel-mode guest code natively; elsewhere it is skipped with the probe's reason.
  */
-class DistributionKernelBootTest {
+public class DistributionKernelBootTest {
     @Test
-    void debianKernelBringsUpEveryCpuAndPowersOff(@TempDir Path dir) throws Exception {
+    void debianKernelBringsUpEveryCpuSeesNvmeAndPowersOff(@TempDir Path dir) throws Exception {
         GuestKit.assumeKvm();
         var probe = HostFacts.probe();
         if (!probe.fullGuests()) {
@@ -35,6 +35,11 @@ class DistributionKernelBootTest {
         assertTrue(fetch.waitFor(600, TimeUnit.SECONDS) && fetch.exitValue() == 0, "fetch-debian-guest failed");
         Path kernel = Path.of(paths.get(0));
         Path busybox = Path.of(paths.get(1));
+        Path modules = Path.of(paths.get(2));
+        Path disk = dir.resolve("disk.img");
+        try (var f = new java.io.RandomAccessFile(disk.toFile(), "rw")) {
+            f.setLength(64L << 20);
+        }
 
         String init = """
                 #!/bin/busybox sh
@@ -42,6 +47,9 @@ class DistributionKernelBootTest {
                 /bin/busybox mount -t proc proc /proc
                 /bin/busybox mount -t sysfs sys /sys
                 echo "APIARY-LINUX cpus=$(/bin/busybox nproc) ioapic=$(/bin/busybox grep -c IO-APIC /proc/interrupts)"
+                for m in $(/bin/busybox cat /lib/order); do /bin/busybox insmod /lib/$m.ko; done
+                /bin/busybox sleep 2
+                echo "APIARY-NVME size=$(/bin/busybox cat /sys/block/nvme0n1/size) hwqueues=$(/bin/busybox ls /sys/block/nvme0n1/mq | /bin/busybox wc -l)"
                 /bin/busybox poweroff -f
                 """;
         Path initrd = dir.resolve("initrd.cpio");
@@ -49,13 +57,19 @@ class DistributionKernelBootTest {
             Cpio c = new Cpio(out);
             c.dir("bin");
             c.dir("dev");
+            c.dir("lib");
+            c.file("lib/order", Files.readAllBytes(modules.resolve("order")), 0644);
+            for (String m : Files.readAllLines(modules.resolve("order"))) {
+                c.file("lib/" + m + ".ko", Files.readAllBytes(modules.resolve(m + ".ko")), 0644);
+            }
             c.charDevice("dev/console", 5, 1);
             c.file("bin/busybox", Files.readAllBytes(busybox), 0755);
             c.file("init", init.getBytes(StandardCharsets.US_ASCII), 0755);
             c.trailer();
         }
         MachineConfig cfg = new MachineConfig("debian", 2, 512L << 20, kernel, initrd,
-                "console=ttyS0 panic=-1 rdinit=/init", RebootPolicy.Stop);
+                "console=ttyS0 panic=-1 rdinit=/init", RebootPolicy.Stop,
+                List.of(new MachineConfig.Disk("d0", disk, false, "APYDEBIANTEST0000000")));
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         GuestStop stop;
         try (Machine m = Machine.create(cfg)) {
@@ -82,31 +96,33 @@ class DistributionKernelBootTest {
         assertInstanceOf(GuestStop.PowerOff.class, stop, stop.describe());
         assertTrue(out.contains("APIARY-LINUX cpus=2"), "every vCPU came up");
         assertFalse(out.contains("ioapic=0"), "interrupts routed through the IOAPIC");
+        // Linux's nvme driver sees the disk, with one hardware queue per vCPU.
+        assertTrue(out.contains("APIARY-NVME size=131072 hwqueues=2"), "nvme0n1 with 2 hardware queues");
     }
 
     /** A cpio "newc" archive writer, enough for an initramfs. */
-    static final class Cpio {
+    public static final class Cpio {
         private final java.io.OutputStream out;
         private int ino = 1;
         private long written;
 
-        Cpio(java.io.OutputStream out) {
+        public Cpio(java.io.OutputStream out) {
             this.out = out;
         }
 
-        void dir(String name) throws java.io.IOException {
+        public void dir(String name) throws java.io.IOException {
             entry(name, 040755, new byte[0], 0, 0);
         }
 
-        void charDevice(String name, int major, int minor) throws java.io.IOException {
+        public void charDevice(String name, int major, int minor) throws java.io.IOException {
             entry(name, 020600, new byte[0], major, minor);
         }
 
-        void file(String name, byte[] data, int perm) throws java.io.IOException {
+        public void file(String name, byte[] data, int perm) throws java.io.IOException {
             entry(name, 0100000 | perm, data, 0, 0);
         }
 
-        void trailer() throws java.io.IOException {
+        public void trailer() throws java.io.IOException {
             entry("TRAILER!!!", 0, new byte[0], 0, 0);
         }
 
