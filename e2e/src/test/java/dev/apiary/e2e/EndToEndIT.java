@@ -120,6 +120,12 @@ class EndToEndIT {
             await("web deleted", () -> c.vm("web"), v -> v == null, T);
             awaitDead(pid);
             assertFalse(Files.exists(tmp.resolve("run").resolve(uid)));
+
+            // The node carries the VMM's capability probe verdict (it runs in the background at agent start).
+            var node = await("probe verdict on the VmmNode", () -> c.api.client.resources(dev.apiary.crds.VmmNode.class)
+                    .withName(Cluster.NODE).get(), n -> n.getStatus().kvm != null && n.getStatus().kvm.fullGuests != null, T);
+            assertEquals(12, node.getStatus().kvm.apiVersion);
+            assertTrue(node.getStatus().kvm.present);
         }
     }
 

@@ -73,7 +73,11 @@ public final class ConsoleHub {
                 }
             });
             ws.closeHandler(v -> remove(r));
-            if (timer < 0) timer = vertx.setPeriodic(25, id -> pump());
+            // File reads stay off the event loop; ordered, so one pump at a time per console.
+            if (timer < 0) timer = vertx.setPeriodic(25, id -> vertx.executeBlocking(() -> {
+                pump();
+                return null;
+            }, true));
         }
 
         synchronized boolean isWriter(Reader r) {

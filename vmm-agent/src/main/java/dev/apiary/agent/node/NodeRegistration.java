@@ -133,13 +133,17 @@ public final class NodeRegistration {
         s.versions.kernel = f.kernel();
         s.heartbeatTime = now;
         if (s.conditions == null) s.conditions = new java.util.ArrayList<>();
+        // Ready says whether this node can run VMs now: the agent reports, and /dev/kvm is there.
+        String ready = f.kvmPresent() ? "True" : "False";
         Optional<Condition> old = s.conditions.stream().filter(c -> ConditionTypes.READY.equals(c.getType())).findFirst();
-        String since = old.filter(c -> "True".equals(c.getStatus()) && c.getLastTransitionTime() != null)
+        String since = old.filter(c -> ready.equals(c.getStatus()) && c.getLastTransitionTime() != null)
                 .map(Condition::getLastTransitionTime).orElse(now);
         s.conditions.removeIf(c -> ConditionTypes.READY.equals(c.getType()));
-        String msg = f.kvmPresent() ? "vmm-agent " + agentVersion + " reporting" : "vmm-agent reporting; /dev/kvm is missing";
-        s.conditions.add(new ConditionBuilder().withType(ConditionTypes.READY).withStatus("True")
-                .withReason("AgentReady").withMessage(msg).withLastTransitionTime(since).build());
+        s.conditions.add(new ConditionBuilder().withType(ConditionTypes.READY).withStatus(ready)
+                .withReason(f.kvmPresent() ? "AgentReady" : "KvmMissing")
+                .withMessage(f.kvmPresent() ? "vmm-agent " + agentVersion + " reporting"
+                        : "vmm-agent reporting, but /dev/kvm is missing: this node cannot run VMs")
+                .withLastTransitionTime(since).build());
         return s;
     }
 
