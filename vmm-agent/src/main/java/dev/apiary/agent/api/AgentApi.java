@@ -314,7 +314,14 @@ public final class AgentApi {
             error(ctx, 409, "VM " + t.namespace() + "/" + t.name() + " is not running");
             return;
         }
-        ControlClient.Response r = ControlClient.post(t.run().dir().file(RunDir.CONTROL), path);
+        ControlClient.Response r;
+        try {
+            r = ControlClient.post(t.run().dir().file(RunDir.CONTROL), path);
+        } catch (IOException e) {
+            error(ctx, 503, "the VMM of " + t.namespace() + "/" + t.name() + " does not answer on its control socket"
+                    + " (" + e.getMessage() + ")");
+            return;
+        }
         if (r.ok()) json(ctx, 202, new JsonObject().put("accepted", path.substring(4)));
         else error(ctx, 502, "the VMM answered " + r.status() + ": " + r.body().strip());
     }

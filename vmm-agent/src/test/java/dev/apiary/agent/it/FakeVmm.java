@@ -46,13 +46,15 @@ public final class FakeVmm {
         Files.writeString(dir.resolve("vmm.pid"), Long.toString(ProcessHandle.current().pid()));
         state("Starting", null);
         serial("KIT banner ok\n");
-        state("Running", 12L);
         Thread control = new Thread(() -> serveControl(opt));
         control.setDaemon(true);
         control.start();
         Thread console = new Thread(FakeVmm::serveSerial);
         console.setDaemon(true);
         console.start();
+        // As the real VMM: the sockets exist before state.json says Running.
+        while (!Files.exists(dir.resolve("control.sock")) || !Files.exists(dir.resolve("serial.sock"))) Thread.sleep(5);
+        state("Running", 12L);
         if ("poweroff".equals(opt.get("exit"))) {
             Thread.sleep(Long.parseLong(opt.getOrDefault("after", "300")));
             serial("KIT poweroff\n");
