@@ -1,0 +1,345 @@
+package dev.apiary.agent.api;
+
+import dev.apiary.agent.api.AccessReview.User;
+import dev.apiary.agent.reconcile.NodeReconciler;
+import dev.apiary.agent.runtime.ControlClient;
+import dev.apiary.agent.runtime.LocalRun;
+import dev.apiary.agent.runtime.RunDir;
+import dev.apiary.agent.runtime.VmmState;
+import dev.apiary.crds.VirtualMachine;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The routes of the agent API. Every {@code /v1} request is authenticated (401 without a valid bearer token) and then
+ * authorized on the VM it names, before anything is looked up (403, whatever exists): read access needs {@code get}
+ * on the VirtualMachine, consoles and guest actions need {@code update}, the list needs {@code list} in each
+ * namespace and shows only those namespaces' VMs.
+ */
+public final class AgentApi {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(AgentApi.class);
+    private final NodeReconciler reconciler;
+    private final AccessReview review;
+    private final ConsoleHub consoles;
+
+    public AgentApi(Vertx vertx, NodeReconciler reconciler, AccessReview review) {
+        this.reconciler = reconciler;
+        this.review = review;
+        this.consoles = new ConsoleHub(vertx);
+    }
+
+    public Router router(Vertx vertx) {
+        Router r = Router.router(vertx);
+        for (String health : List.of("/healthz", "/q/health/live", "/q/health/ready")) {
+            r.get(health).handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
+        }
+        r.route("/v1/*").blockingHandler(this::authenticate, false);
+        r.get("/v1/vms").blockingHandler(this::list, false);
+        r.get("/v1/vms/:ns/:name").blockingHandler(ctx -> vm(ctx, "get", this::describe), false);
+        r.get("/v1/vms/:ns/:name/serial").blockingHandler(ctx -> vm(ctx, "get", this::serial), false);
+        r.get("/v1/vms/:ns/:name/serial/stream").blockingHandler(ctx -> vm(ctx, "update", this::notUpgraded), false);
+        r.get("/v1/vms/:ns/:name/vnc").blockingHandler(ctx -> vm(ctx, "update", this::noDisplay), false);
+        r.get("/v1/vms/:ns/:name/screenshot.png").blockingHandler(ctx -> vm(ctx, "get", this::noDisplay), false);
+        r.post("/v1/vms/:ns/:name/nmi").blockingHandler(ctx -> vm(ctx, "update", (c, t) -> guest(c, t, "/v1/nmi")), false);
+        r.post("/v1/vms/:ns/:name/reset").blockingHandler(ctx -> vm(ctx, "update", (c, t) -> guest(c, t, "/v1/reset")),
+                false);
+        r.route().failureHandler(ctx -> {
+            LOG.warnf(ctx.failure(), "%s %s failed", ctx.request().method(), ctx.request().path());
+            if (!ctx.response().ended()) error(ctx, 500, "internal error");
+        });
+        r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " "
+                + ctx.request().path()));
+        return r;
+    }
+
+    public void close() {
+        consoles.close();
+    }
+
+    private void authenticate(RoutingContext ctx) {
+        Object who = user(ctx.request().getHeader("Authorization"));
+        if (who instanceof Denied d) {
+            if (d.status() == 401) ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            error(ctx, d.status(), d.message());
+            return;
+        }
+        ctx.put("user", who);
+        ctx.next();
+    }
+
+    /** Why a request is refused. */
+    record Denied(int status, String message) {}
+
+    /** The caller of an Authorization header: a {@link User}, or {@link Denied} (401, or 503 when nobody can say). */
+    private Object user(String h) {
+        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7) || h.substring(7).isBlank()) {
+            return new Denied(401, "a bearer token is required (kubectl vm sends the one from your kubeconfig)");
+        }
+        try {
+            User u = review.authenticate(h.substring(7).trim());
+            return u != null ? u : new Denied(401, "the bearer token was not accepted by the API server (TokenReview)");
+        } catch (AccessReview.ReviewUnavailable e) {
+            return new Denied(503, e.getMessage());
+        }
+    }
+
+    /** A VM of this node, for a handler, once the caller may {@code verb} it. */
+    interface VmHandler {
+        void handle(RoutingContext ctx, Target t) throws IOException;
+    }
+
+    /** The VM as the cache shows it and its runtime directory (null when it never ran here). */
+    record Target(String namespace, String name, VirtualMachine vm, LocalRun run) {}
+
+    private void vm(RoutingContext ctx, String verb, VmHandler h) {
+        Object t = target(ctx.get("user"), verb, ctx.pathParam("ns"), ctx.pathParam("name"));
+        if (t instanceof Denied d) {
+            error(ctx, d.status(), d.message());
+            return;
+        }
+        try {
+            h.handle(ctx, (Target) t);
+        } catch (IOException e) {
+            error(ctx, 500, e.getMessage());
+        }
+    }
+
+    /**
+     * The VM {@code ns/name} of this node once {@code u} may {@code verb} it: a {@link Target}, or {@link Denied}
+     * (403 before anything is looked up, so a caller learns nothing of VMs it may not see; then 404).
+     */
+    private Object target(User u, String verb, String ns, String name) {
+        try {
+            if (!review.allowed(u, verb, ns, name)) {
+                return new Denied(403, "forbidden: " + u.name() + " may not " + verb + " virtualmachines " + ns + "/"
+                        + name);
+            }
+        } catch (AccessReview.ReviewUnavailable e) {
+            return new Denied(503, e.getMessage());
+        }
+        VirtualMachine vm = reconciler.cachedVm(ns, name);
+        LocalRun run;
+        if (vm != null) {
+            run = reconciler.localRuns().stream().filter(r -> r.uid().equals(vm.getMetadata().getUid())).findFirst()
+                    .orElse(null);
+        } else {
+            run = reconciler.localRuns().stream().filter(r -> r.id().namespace().equals(ns) && r.id().name().equals(name))
+                    .findFirst().orElse(null);
+        }
+        boolean here = vm != null && vm.getStatus() != null && reconciler.node().equals(vm.getStatus().nodeName);
+        if (!here && run == null) return new Denied(404, "VM " + ns + "/" + name + " is not on node " + reconciler.node());
+        return new Target(ns, name, vm, run);
+    }
+
+    private static final java.util.regex.Pattern WS_PATH =
+            java.util.regex.Pattern.compile("/v1/vms/([^/]+)/([^/]+)/(serial/stream|vnc)");
+
+    /**
+     * WebSocket upgrades (the console and VNC): checked like every request, with the answer as the handshake status
+     * (401, 403, 404, 409) since a refused upgrade has no body; {@code GET /v1/vms/NS/NAME} says why in words.
+     */
+    public void webSocket(Vertx vertx, ServerWebSocket ws) {
+        java.util.regex.Matcher m = WS_PATH.matcher(ws.path());
+        if (!m.matches()) {
+            ws.reject(404);
+            return;
+        }
+        io.vertx.core.Promise<Integer> handshake = io.vertx.core.Promise.promise();
+        ws.setHandshake(handshake.future());
+        String ns = m.group(1);
+        String name = m.group(2);
+        boolean vnc = m.group(3).equals("vnc");
+        String query = ws.query();
+        vertx.executeBlocking(() -> {
+            Object who = user(ws.headers().get("Authorization"));
+            if (who instanceof Denied d) return d;
+            Object t = target((User) who, "update", ns, name);
+            if (t instanceof Denied d) return d;
+            Target target = (Target) t;
+            if (vnc) return new Denied(409, "this VM has no display");
+            if (target.run() == null || !target.run().alive()) return new Denied(409, "not running");
+            return consoleStart(target.run().dir(), query);
+        }, false).onComplete(ar -> {
+            if (ar.failed()) {
+                handshake.complete(500);
+            } else if (ar.result() instanceof Denied d) {
+                handshake.complete(d.status());
+            } else {
+                ConsoleStart c = (ConsoleStart) ar.result();
+                handshake.complete(101);
+                consoles.attach(c.dir(), ws, c.offset());
+            }
+        });
+    }
+
+    record ConsoleStart(RunDir dir, long offset) {}
+
+    /** Where a console stream starts: {@code from} (clamped), else the newest {@code tail} bytes (default none). */
+    private static Object consoleStart(RunDir dir, String query) throws IOException {
+        Long from = null;
+        Integer tail = null;
+        if (query != null) {
+            for (String kv : query.split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq < 0) continue;
+                try {
+                    if (kv.startsWith("from=")) from = Long.parseLong(kv.substring(eq + 1));
+                    if (kv.startsWith("tail=")) tail = Integer.parseInt(kv.substring(eq + 1));
+                } catch (NumberFormatException e) {
+                    return new Denied(400, "from and tail are whole numbers");
+                }
+            }
+        }
+        SerialHistory.Chunk now = SerialHistory.read(dir, null, 0, 0);
+        long end = now.end();
+        long start = from != null ? Math.max(now.start(), Math.min(from, end))
+                : Math.max(now.start(), end - (tail == null ? 0 : tail));
+        return new ConsoleStart(dir, start);
+    }
+
+    private void list(RoutingContext ctx) {
+        User u = ctx.get("user");
+        Map<String, Boolean> mayList = new HashMap<>();
+        JsonArray items = new JsonArray();
+        List<LocalRun> runs = reconciler.localRuns();
+        try {
+            for (VirtualMachine vm : reconciler.cachedVms()) {
+                if (vm.getStatus() == null || !reconciler.node().equals(vm.getStatus().nodeName)) continue;
+                String ns = vm.getMetadata().getNamespace();
+                if (!mayList.computeIfAbsent(ns, n -> review.allowed(u, "list", n, null))) continue;
+                LocalRun run = runs.stream().filter(r -> r.uid().equals(vm.getMetadata().getUid())).findFirst()
+                        .orElse(null);
+                items.add(summary(new Target(ns, vm.getMetadata().getName(), vm, run)));
+            }
+        } catch (AccessReview.ReviewUnavailable e) {
+            error(ctx, 503, e.getMessage());
+            return;
+        }
+        json(ctx, 200, new JsonObject().put("node", reconciler.node()).put("items", items));
+    }
+
+    private void describe(RoutingContext ctx, Target t) {
+        json(ctx, 200, summary(t));
+    }
+
+    private JsonObject summary(Target t) {
+        JsonObject o = new JsonObject().put("namespace", t.namespace()).put("name", t.name())
+                .put("node", reconciler.node());
+        if (t.vm() != null && t.vm().getStatus() != null) {
+            var st = t.vm().getStatus();
+            o.put("uid", t.vm().getMetadata().getUid());
+            o.put("phase", st.phase == null ? null : st.phase.name());
+            o.put("runId", st.runId);
+            o.put("desiredState", st.desiredState == null ? null : st.desiredState.name());
+        }
+        if (t.run() != null) {
+            LocalRun r = t.run();
+            JsonObject vmm = new JsonObject().put("runId", r.runId()).put("pid", r.pid()).put("alive", r.alive());
+            VmmState s = r.state();
+            if (s != null) {
+                vmm.put("phase", s.phase()).put("startedAt", s.startedAt()).put("bootMillis", s.bootMillis())
+                        .put("boots", s.boots()).put("vcpus", s.vcpus()).put("memoryBytes", s.memoryBytes())
+                        .put("devices", s.devices() == null ? null : new JsonArray(s.devices()))
+                        .put("fullGuests", s.fullGuests());
+            }
+            if (r.exit() != null) {
+                vmm.put("exit", new JsonObject().put("code", r.exit().code()).put("reason", r.exit().reason())
+                        .put("message", r.exit().message()).put("at", r.exit().at()));
+            }
+            vmm.put("serial", new JsonObject().put("start", r.dir().serialStart()));
+            o.put("vmm", vmm);
+        }
+        return o;
+    }
+
+    private void serial(RoutingContext ctx, Target t) throws IOException {
+        if (t.run() == null) {
+            error(ctx, 404, "VM " + t.namespace() + "/" + t.name() + " has not run on node " + reconciler.node()
+                    + " yet: no serial history");
+            return;
+        }
+        HttpServerRequest q = ctx.request();
+        Long from;
+        Integer max;
+        Integer tail;
+        try {
+            from = longParam(q, "from");
+            max = intParam(q, "maxBytes");
+            tail = intParam(q, "tail");
+        } catch (NumberFormatException e) {
+            error(ctx, 400, "from, maxBytes and tail are whole numbers");
+            return;
+        }
+        SerialHistory.Chunk c = SerialHistory.read(t.run().dir(), from, max, tail);
+        ctx.response().setStatusCode(200).putHeader("Content-Type", "application/octet-stream")
+                .putHeader("X-Serial-Start", Long.toString(c.start()))
+                .putHeader("X-Serial-Offset", Long.toString(c.offset()))
+                .putHeader("X-Serial-Next", Long.toString(c.next()))
+                .putHeader("X-Serial-End", Long.toString(c.end()))
+                .putHeader("X-Run-Id", Long.toString(t.run().runId()))
+                .putHeader("X-Vmm-Alive", Boolean.toString(t.run().alive()))
+                .end(io.vertx.core.buffer.Buffer.buffer(c.bytes()));
+    }
+
+    private void notUpgraded(RoutingContext ctx, Target t) {
+        if (t.run() == null || !t.run().alive()) {
+            error(ctx, 409, "VM " + t.namespace() + "/" + t.name() + " is not running: no console (its serial"
+                    + " history is at /serial)");
+            return;
+        }
+        error(ctx, 400, "the console is a WebSocket: connect with Upgrade: websocket");
+    }
+
+    private void noDisplay(RoutingContext ctx, Target t) {
+        boolean display = t.run() != null && t.run().alive() && t.run().state() != null && t.run().state().hasDisplay();
+        if (!display) {
+            error(ctx, 409, "this VM has no display");
+            return;
+        }
+        error(ctx, 501, "the VMM of this VM has a display, but this agent cannot show it yet");
+    }
+
+    private void guest(RoutingContext ctx, Target t, String path) throws IOException {
+        if (t.run() == null || !t.run().alive()) {
+            error(ctx, 409, "VM " + t.namespace() + "/" + t.name() + " is not running");
+            return;
+        }
+        ControlClient.Response r;
+        try {
+            r = ControlClient.post(t.run().dir().file(RunDir.CONTROL), path);
+        } catch (IOException e) {
+            error(ctx, 503, "the VMM of " + t.namespace() + "/" + t.name() + " does not answer on its control socket"
+                    + " (" + e.getMessage() + ")");
+            return;
+        }
+        if (r.ok()) json(ctx, 202, new JsonObject().put("accepted", path.substring(4)));
+        else error(ctx, 502, "the VMM answered " + r.status() + ": " + r.body().strip());
+    }
+
+    private static Long longParam(HttpServerRequest q, String name) {
+        return Optional.ofNullable(q.getParam(name)).map(Long::parseLong).orElse(null);
+    }
+
+    private static Integer intParam(HttpServerRequest q, String name) {
+        return Optional.ofNullable(q.getParam(name)).map(Integer::parseInt).orElse(null);
+    }
+
+    static void json(RoutingContext ctx, int status, JsonObject body) {
+        if (ctx.response().ended()) return;
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    }
+
+    static void error(RoutingContext ctx, int status, String message) {
+        json(ctx, status, new JsonObject().put("error", message));
+    }
+}

@@ -1,0 +1,64 @@
+package dev.apiary.agent.app;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/** application.properties prefix {@code apiary.agent}; every key also reads from APIARY_AGENT_* variables. */
+@ConfigMapping(prefix = "apiary.agent")
+public interface AgentConfig {
+    /** The node (and VmmNode) name; the DaemonSet passes spec.nodeName as NODE_NAME. */
+    @WithDefault("${NODE_NAME:localhost}")
+    String nodeName();
+
+    @WithDefault("/var/lib/apiary/images")
+    String imageRoot();
+
+    @WithDefault("/run/apiary")
+    String runtimeDir();
+
+    /** The VMM launcher; "launch --runtime-dir DIR --image-root ROOT" is appended. */
+    @WithDefault("/opt/apiary/bin/vmm")
+    String vmmCommand();
+
+    @WithDefault("0.0.0.0")
+    String listenHost();
+
+    @WithDefault("9443")
+    int port();
+
+    /** Published base URL (default https://NODE_NAME:PORT). */
+    Optional<String> endpoint();
+
+    Tls tls();
+
+    @WithDefault("10s")
+    Duration heartbeatInterval();
+
+    @WithDefault("1s")
+    Duration resyncInterval();
+
+    @WithDefault("30s")
+    Duration stopGracePeriod();
+
+    @WithDefault("10s")
+    Duration reviewCacheTtl();
+
+    Optional<Integer> capacityCpus();
+
+    @WithDefault("536870912")
+    long reservedMemoryBytes();
+
+    Map<String, String> nodeLabels();
+
+    interface Tls {
+        @WithDefault("true")
+        boolean enabled();
+
+        Optional<String> cert();
+
+        Optional<String> key();
+    }
+}

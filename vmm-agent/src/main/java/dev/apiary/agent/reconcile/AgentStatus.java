@@ -1,0 +1,65 @@
+package dev.apiary.agent.reconcile;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.apiary.crds.ConditionTypes;
+import dev.apiary.crds.VirtualMachineStatus;
+import dev.apiary.crds.VmPhase;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.util.ArrayList;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The part of a VM's status the agent owns (docs/operator.md, "Contract with the vmm-agent"): phase while and after
+ * a run, the VMM process, how the run ended, the Ready condition and the agent endpoint. {@code exit == null} leaves
+ * the exit of an earlier run in place.
+ */
+public record AgentStatus(VmPhase phase, VirtualMachineStatus.VmmProcess vmm, VirtualMachineStatus.Exit exit,
+        String readyStatus, String readyReason, String readyMessage, String endpoint) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Whether {@code current} already says all this (lastTransitionTime aside). */
+    public boolean isReflectedIn(VirtualMachineStatus current) {
+        if (current == null) return false;
+        if (current.phase != phase) return false;
+        if (!same(current.vmm, vmm)) return false;
+        if (exit != null && !same(current.exit, exit)) return false;
+        if (endpoint != null && (current.agent == null || !endpoint.equals(current.agent.endpoint))) return false;
+        Optional<Condition> ready = ready(current);
+        return ready.isPresent() && readyStatus.equals(ready.get().getStatus())
+                && Objects.equals(readyReason, ready.get().getReason())
+                && Objects.equals(readyMessage, ready.get().getMessage());
+    }
+
+    /** Writes these fields into a copy of {@code current} (which is left alone). */
+    public VirtualMachineStatus applyTo(VirtualMachineStatus current, String now) {
+        VirtualMachineStatus s = current == null ? new VirtualMachineStatus()
+                : JSON.convertValue(current, VirtualMachineStatus.class);
+        if (s.conditions == null) s.conditions = new ArrayList<>();
+        s.phase = phase;
+        s.vmm = vmm;
+        if (exit != null) s.exit = exit;
+        if (endpoint != null) {
+            s.agent = new VirtualMachineStatus.Agent();
+            s.agent.endpoint = endpoint;
+        }
+        Optional<Condition> old = ready(s);
+        String since = old.isPresent() && readyStatus.equals(old.get().getStatus())
+                && old.get().getLastTransitionTime() != null ? old.get().getLastTransitionTime() : now;
+        s.conditions.removeIf(c -> ConditionTypes.READY.equals(c.getType()));
+        s.conditions.add(new ConditionBuilder().withType(ConditionTypes.READY).withStatus(readyStatus)
+                .withReason(readyReason).withMessage(readyMessage).withLastTransitionTime(since).build());
+        return s;
+    }
+
+    private static Optional<Condition> ready(VirtualMachineStatus s) {
+        return s.conditions == null ? Optional.empty()
+                : s.conditions.stream().filter(c -> ConditionTypes.READY.equals(c.getType())).findFirst();
+    }
+
+    private static boolean same(Object a, Object b) {
+        if (a == null || b == null) return a == b;
+        return JSON.valueToTree(a).equals(JSON.valueToTree(b));
+    }
+}

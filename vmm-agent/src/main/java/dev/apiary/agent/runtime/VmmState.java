@@ -1,0 +1,16 @@
+package dev.apiary.agent.runtime;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.List;
+
+/** {@code state.json} as the VMM writes it (docs/vmm-process.md). */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record VmmState(String phase, Long pid, String startedAt, Long bootMillis, Integer boots, Integer vcpus,
+        Long memoryBytes, List<String> devices, Boolean fullGuests) {
+
+    /** Whether the VMM has a framebuffer device (ramfb / display) to show. */
+    public boolean hasDisplay() {
+        return devices != null && devices.stream().anyMatch(d -> d.contains("ramfb") || d.contains("display")
+                || d.contains("vga"));
+    }
+}

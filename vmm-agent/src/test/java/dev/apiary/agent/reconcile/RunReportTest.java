@@ -1,0 +1,75 @@
+package dev.apiary.agent.reconcile;
+
+import static dev.apiary.agent.reconcile.AgentPlannerTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.apiary.agent.runtime.ReapedExit;
+import dev.apiary.agent.runtime.StopRequest;
+import dev.apiary.agent.runtime.VmmExit;
+import dev.apiary.crds.VmPhase;
+import org.junit.jupiter.api.Test;
+
+/** How a run's end reads in the VM's status, for each way a VMM ends. */
+class RunReportTest {
+    static AgentStatus ended(VmmExit exit, ReapedExit reaped, StopRequest stop, String phase) {
+        return RunReport.of(run("a", 3, false, phase, exit, reaped, stop), "https://x");
+    }
+
+    @Test
+    void startingWhileTheVmmHasNotSaidRunning() {
+        assertEquals(VmPhase.Starting, RunReport.of(run("a", 1, true, null, null, null, null), null).phase());
+        assertEquals(VmPhase.Starting, RunReport.of(run("a", 1, true, "Starting", null, null, null), null).phase());
+    }
+
+    @Test
+    void guestPowerOffSucceeds() {
+        AgentStatus s = ended(new VmmExit(0, "PowerOff", "the guest powered off", "t"), null, null, "Running");
+        assertEquals(VmPhase.Succeeded, s.phase());
+        assertEquals(0, s.exit().exitCode);
+        assertEquals("t", s.exit().finishedAt);
+        assertEquals(3L, s.exit().runId);
+    }
+
+    @Test
+    void guestResetWithRebootPolicyStopSucceeds() {
+        assertEquals(VmPhase.Succeeded, ended(new VmmExit(0, "Reset", null, null), null, null, "Running").phase());
+    }
+
+    @Test
+    void startFailureCarriesTheVmmsErrorLine() {
+        AgentStatus s = ended(new VmmExit(2, "BadInput", "spec.boot.kernel.path: no such file", null), null, null, null);
+        assertEquals(VmPhase.Failed, s.phase());
+        assertEquals("BootFailed", s.exit().reason);
+        assertEquals("spec.boot.kernel.path: no such file", s.exit().message);
+        s = ended(null, new ReapedExit(2, "t"), null, null);
+        assertEquals("BootFailed", s.exit().reason);
+        assertEquals("vmm: boom", s.exit().message);
+    }
+
+    @Test
+    void guestAndVmmFailures() {
+        assertEquals("EmulationFailure", ended(new VmmExit(1, "EmulationFailure", "x", null), null, null, "Running")
+                .exit().reason);
+        assertEquals("VmmError", ended(new VmmExit(3, "HostError", "x", null), null, null, "Running").exit().reason);
+        AgentStatus k = ended(null, new ReapedExit(137, "t"), null, "Running");
+        assertEquals(VmPhase.Failed, k.phase());
+        assertEquals("VmmCrashed", k.exit().reason);
+        assertEquals(137, k.exit().exitCode);
+        assertTrue(k.exit().message.contains("signal 9 (SIGKILL)"));
+        AgentStatus away = ended(null, null, null, "Running");
+        assertEquals("VmmCrashed", away.exit().reason);
+        assertTrue(away.exit().message.contains("vmm: boom"));
+    }
+
+    @Test
+    void anEndTheAgentAskedForIsStopped() {
+        StopRequest stop = new StopRequest(0, 1000, "stopped on request");
+        AgentStatus s = ended(new VmmExit(0, "PowerOff", null, null), null, stop, "Running");
+        assertEquals(VmPhase.Stopped, s.phase());
+        assertTrue(s.exit().message.contains("power button"));
+        assertEquals(VmPhase.Stopped, ended(null, new ReapedExit(137, "t"), stop, "Running").phase());
+        AgentStatus live = RunReport.of(run("a", 1, true, "Running", null, null, stop), null);
+        assertEquals(VmPhase.Stopping, live.phase());
+    }
+}
