@@ -32,6 +32,10 @@ public record RuntimeDir(Path dir) {
         return dir.resolve("serial.log");
     }
 
+    public Path serialBoot() {
+        return dir.resolve("serial.boot");
+    }
+
     public Path serialOffset() {
         return dir.resolve("serial.offset");
     }

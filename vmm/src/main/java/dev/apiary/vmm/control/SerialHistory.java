@@ -12,10 +12,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
- * COM1's output history in the runtime directory ({@code serial.log}), so it survives the agent and covers
- * the whole boot. Bytes are buffered and flushed every 20 ms (and at close) by a small thread, so vCPU
- * threads never wait on the disk. When the file passes twice the history size the oldest bytes are cut and
- * {@code serial.offset} records the absolute offset of the first byte kept.
+ * COM1's output history in the runtime directory, so it survives the agent and covers both the whole boot
+ * and the latest output: {@code serial.boot} keeps the first bytes the guest ever printed (half the history
+ * size) for good, {@code serial.log} the newest. Bytes are buffered and flushed every 20 ms (and at close) by
+ * a small thread, so vCPU threads never wait on the disk. When {@code serial.log} passes twice the history
+ * size its oldest bytes are cut and {@code serial.offset} records the absolute offset of the first byte kept.
  */
 public final class SerialHistory implements SerialConsole.Listener, AutoCloseable {
     private static final long FLUSH_MILLIS = 20;
@@ -28,6 +29,9 @@ public final class SerialHistory implements SerialConsole.Listener, AutoCloseabl
     private long fileLen;
     private long baseOffset;
     private FileChannel out;
+    private FileChannel boot;
+    private final long bootBytes;
+    private long bootLen;
     private final Thread flusher;
     private volatile boolean closed;
     private volatile long firstByteNanos;
@@ -38,6 +42,9 @@ public final class SerialHistory implements SerialConsole.Listener, AutoCloseabl
         this.out = FileChannel.open(dir.serialLog(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
         Files.deleteIfExists(dir.serialOffset());
+        this.bootBytes = this.historyBytes / 2;
+        this.boot = FileChannel.open(dir.serialBoot(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
         flusher = new Thread(this::flushLoop, "serial-history");
         flusher.setDaemon(true);
         flusher.start();
@@ -87,6 +94,13 @@ public final class SerialHistory implements SerialConsole.Listener, AutoCloseabl
             pendingLen = 0;
         }
         synchronized (this) {
+            if (bootLen < bootBytes) {
+                ByteBuffer head = ByteBuffer.wrap(chunk, 0, (int) Math.min(chunk.length, bootBytes - bootLen));
+                bootLen += head.remaining();
+                while (head.hasRemaining()) {
+                    boot.write(head);
+                }
+            }
             ByteBuffer buf = ByteBuffer.wrap(chunk);
             while (buf.hasRemaining()) {
                 out.write(buf);
@@ -122,6 +136,7 @@ public final class SerialHistory implements SerialConsole.Listener, AutoCloseabl
         flush();
         synchronized (this) {
             out.close();
+            boot.close();
         }
     }
 }
