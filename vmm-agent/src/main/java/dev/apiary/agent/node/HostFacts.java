@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What the host offers VMs and what its KVM can do. {@link #probe} asks the VMM ({@code vmm doctor}), which runs the
- * capability probe guest; {@link #parseDoctor} reads its answer.
+ * capability probe guest; {@link #parseDoctor} reads its JSON answer.
  *
  * @param fullGuests null until the probe has answered
  */
@@ -21,10 +21,11 @@ public record HostFacts(int cpus, long memoryBytes, boolean kvmPresent, Integer 
                 null, null, "capability probe not run yet", kernelRelease());
     }
 
-    /** Runs {@code vmm doctor} (up to 60 s) and merges its verdict into {@code base}. */
+    /** Runs {@code vmm doctor --json} (up to 60 s) and merges its verdict into {@code base}. */
     public static HostFacts probe(HostFacts base, List<String> vmmCommand) {
         try {
-            Process p = new ProcessBuilder(concat(vmmCommand, "doctor")).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(concat(concat(vmmCommand, "doctor"), "--json")).redirectErrorStream(false)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             p.getOutputStream().close();
             byte[] out = p.getInputStream().readAllBytes();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
@@ -40,34 +41,25 @@ public record HostFacts(int cpus, long memoryBytes, boolean kvmPresent, Integer 
         }
     }
 
-    /** Reads the lines {@code KVM API: 12 …}, {@code probe: …} and {@code full guests: yes|no …} of vmm doctor. */
+    /**
+     * Reads the JSON of {@code vmm doctor --json}: {@code kvmPresent}, {@code apiVersion}, {@code fullGuests},
+     * {@code reason}. Full guests stay unknown (null) when KVM is absent or unusable.
+     */
     public static HostFacts parseDoctor(HostFacts base, String doctor) {
-        Integer api = null;
-        Boolean full = null;
-        String reason = null;
-        for (String raw : doctor.split("\n")) {
-            String line = raw.strip();
-            int colon = line.indexOf(':');
-            if (colon < 0) continue;
-            String key = line.substring(0, colon).strip().toLowerCase();
-            String value = line.substring(colon + 1).strip();
-            switch (key) {
-                case "kvm api" -> {
-                    String n = value.split("\\s+")[0];
-                    if (n.matches("\\d+")) api = Integer.parseInt(n);
-                }
-                case "probe" -> reason = value;
-                case "full guests" -> full = value.startsWith("yes");
-                case "verdict", "kvm", "/dev/kvm" -> {
-                    if (value.startsWith("missing") || value.startsWith("unusable") || value.contains("cannot")) {
-                        reason = reason == null ? value : reason;
-                    }
-                }
-                default -> { }
+        try {
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(doctor);
+            if (j == null || !j.isObject()) {
+                return base.withProbe(null, null, "vmm doctor gave no verdict");
             }
+            Integer api = j.path("apiVersion").isInt() ? j.get("apiVersion").asInt() : null;
+            boolean usable = j.path("kvmUsable").asBoolean(false);
+            Boolean full = usable && j.path("fullGuests").isBoolean() ? j.get("fullGuests").asBoolean() : null;
+            String reason = j.path("reason").asText(null);
+            return new HostFacts(base.cpus, base.memoryBytes, j.path("kvmPresent").asBoolean(base.kvmPresent), api,
+                    full, reason == null ? "vmm doctor gave no verdict" : reason, base.kernel);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return base.withProbe(null, null, "vmm doctor gave no verdict: " + e.getOriginalMessage());
         }
-        if (full == null && reason == null) reason = "vmm doctor gave no verdict";
-        return new HostFacts(base.cpus, base.memoryBytes, base.kvmPresent, api, full, reason, base.kernel);
     }
 
     public HostFacts withProbe(Integer api, Boolean full, String why) {

@@ -3,6 +3,7 @@ package dev.apiary.agent.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -12,13 +13,9 @@ class HostFactsTest {
     @Test
     void readsTheVerdictOfVmmDoctor() {
         String doctor = """
-                vmm doctor
-                  /dev/kvm:        present
-                  KVM API:         12 (all capabilities the VMM needs are present)
-                  max vCPUs:       240
-                  host RAM:        7936 MiB
-                  probe:           CPL0 code is emulated (2.1 M instructions/s); SSE at CPL0 fails
-                  full guests:     no — only guests that run their work in user mode (the Apiary guest kit) run
+                {"kvmPresent":true,"kvmUsable":true,"apiVersion":12,"maxVcpus":240,"hostMemoryBytes":8321499136,
+                 "fullGuests":false,"reason":"CPL0 code is emulated (2.1 M instructions/s); SSE at CPL0 fails",
+                 "cpl0InstructionsPerSecond":2100000.0}
                 """;
         HostFacts f = HostFacts.parseDoctor(BASE, doctor);
         assertEquals(12, f.kvmApiVersion());
@@ -29,9 +26,17 @@ class HostFactsTest {
 
     @Test
     void aHostWithoutKvmHasNoVerdict() {
-        HostFacts f = HostFacts.parseDoctor(BASE, "vmm doctor\n  /dev/kvm:        missing — no such file\n"
-                + "  verdict:         this host cannot run VMs\n");
+        HostFacts f = HostFacts.parseDoctor(BASE, "{\"kvmPresent\":false,\"kvmUsable\":false,\"apiVersion\":null,"
+                + "\"fullGuests\":false,\"reason\":\"/dev/kvm does not exist\"}");
         assertNull(f.fullGuests());
-        assertEquals("missing — no such file", f.reason());
+        assertFalse(f.kvmPresent());
+        assertEquals("/dev/kvm does not exist", f.reason());
+    }
+
+    @Test
+    void garbageIsNoVerdict() {
+        HostFacts f = HostFacts.parseDoctor(BASE, "Segmentation fault");
+        assertNull(f.fullGuests());
+        assertTrue(f.reason().startsWith("vmm doctor gave no verdict"), f.reason());
     }
 }

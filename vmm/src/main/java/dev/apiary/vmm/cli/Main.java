@@ -28,7 +28,7 @@ public final class Main {
     private static final String USAGE = """
             usage: vmm run FILE.yaml [--serial-socket PATH] [--verbose]
                    vmm launch --runtime-dir DIR [--image-root ROOT]
-                   vmm doctor
+                   vmm doctor [--json]
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
                      (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A)
                      --serial-socket PATH  also expose COM1 as a Unix socket (raw, for kernel debuggers)
@@ -78,7 +78,7 @@ public final class Main {
                 case "run":
                     return runVm(List.of(args).subList(1, args.length), err);
                 case "doctor":
-                    return doctor(System.out);
+                    return doctor(System.out, List.of(args).contains("--json"));
                 case "launch":
                     return launch(List.of(args).subList(1, args.length), err);
                 case "-h":
@@ -217,25 +217,53 @@ public final class Main {
         return EXIT_GUEST_FAILED;
     }
 
-    static int doctor(PrintStream out) {
-        String noKvm = Kvm.unavailableReason();
+    /** What {@code vmm doctor} found: printed for people, or as JSON ({@code --json}) for the agent. */
+    record Doctor(boolean kvmPresent, boolean kvmUsable, Integer apiVersion, Integer maxVcpus, long hostMemoryBytes,
+            Boolean fullGuests, String reason, Double cpl0InstructionsPerSecond) {
+        static Doctor examine() {
+            long mem = MachineConfig.hostMemoryBytes();
+            String noKvm = Kvm.unavailableReason();
+            if (noKvm != null) {
+                return new Doctor(false, false, null, null, mem, false, noKvm, null);
+            }
+            int maxVcpus;
+            try (Kvm kvm = Kvm.open()) {
+                maxVcpus = kvm.maxVcpus();
+            } catch (KvmException e) {
+                return new Doctor(true, false, null, null, mem, false, "KVM unusable: " + e.getMessage(), null);
+            }
+            HostProbe.Result r = HostProbe.run();
+            return new Doctor(true, r.kvmUsable(), 12, maxVcpus, mem, r.fullGuests(), r.reason(),
+                    r.cpl0InstructionsPerSecond());
+        }
+    }
+
+    static int doctor(PrintStream out, boolean json) {
+        Doctor d = Doctor.examine();
+        if (json) {
+            try {
+                out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(d));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            return d.kvmUsable() ? EXIT_OK : EXIT_BAD_INPUT;
+        }
         out.println("vmm doctor");
-        out.println("  /dev/kvm:        " + (noKvm == null ? "present" : "missing — " + noKvm));
-        if (noKvm != null) {
+        out.println("  /dev/kvm:        " + (d.kvmPresent() ? "present" : "missing — " + d.reason()));
+        if (!d.kvmPresent()) {
             out.println("  verdict:         this host cannot run VMs");
             return EXIT_BAD_INPUT;
         }
-        try (Kvm kvm = Kvm.open()) {
-            out.println("  KVM API:         12 (all capabilities the VMM needs are present)");
-            out.println("  max vCPUs:       " + kvm.maxVcpus());
-        } catch (KvmException e) {
-            out.println("  KVM:             unusable — " + e.getMessage());
+        if (d.apiVersion() == null) {
+            out.println("  KVM:             unusable — " + d.reason());
             return EXIT_BAD_INPUT;
         }
-        out.println("  host RAM:        " + MachineConfig.hostMemoryBytes() / (1L << 20) + " MiB");
-        HostProbe.Result r = HostProbe.run();
-        out.println("  probe:           " + r.reason());
-        out.println("  full guests:     " + (r.fullGuests() ? "yes — distribution kernels and UEFI firmware can boot"
+        out.println("  KVM API:         " + d.apiVersion() + " (all capabilities the VMM needs are present)");
+        out.println("  max vCPUs:       " + d.maxVcpus());
+        out.println("  host RAM:        " + d.hostMemoryBytes() / (1L << 20) + " MiB");
+        out.println("  probe:           " + d.reason());
+        out.println("  full guests:     " + (Boolean.TRUE.equals(d.fullGuests())
+                ? "yes — distribution kernels and UEFI firmware can boot"
                 : "no — only guests that run their work in user mode (the Apiary guest kit) run at useful speed"));
         return EXIT_OK;
     }
