@@ -51,6 +51,7 @@ static void io_cpu(u32 idx, void *arg)
     u32 bs = c->lba_size, v0 = q->vec ? kinfo.vec_count[q->vec] : 0;
     char sb[32];
     j->why[0] = 0;
+    u64 r0 = q->rings, s0 = q->shadow;
     for (u32 k = 0; k < 8 && !j->why[0]; k++) {
         u64 l = j->lba + k;
         u32 st = nvme_rw(c, q, 0x02, l, 1, j->buf[0], j->list, TMO);           /* keep the old data */
@@ -72,13 +73,14 @@ static void io_cpu(u32 idx, void *arg)
         if (st) { snprintf(j->why, sizeof j->why, "restore lba=%lu %s", l, stname(st, sb, sizeof sb)); break; }
     }
     j->irqs = q->vec ? kinfo.vec_count[q->vec] - v0 : 0;
+    u64 rings = q->rings - r0, shadow = q->shadow - s0;
     if (j->why[0])
-        kprintf("KIT nvme-io fail cpu=%u %s writes=%u reads=%u irqs=%u ctrl=%d", idx, j->why, j->writes, j->reads, j->irqs, c->n);
+        kprintf("KIT nvme-io fail cpu=%u %s writes=%u reads=%u irqs=%u rings=%lu shadow=%lu ctrl=%d", idx, j->why, j->writes, j->reads, j->irqs, rings, shadow, c->n);
     else if (q->vec && j->irqs == 0)
-        kprintf("KIT nvme-io fail cpu=%u no interrupts on vector 0x%x writes=%u reads=%u irqs=0 ctrl=%d", idx, q->vec, j->writes, j->reads, c->n);
+        kprintf("KIT nvme-io fail cpu=%u no interrupts on vector 0x%x writes=%u reads=%u irqs=0 rings=%lu shadow=%lu ctrl=%d", idx, q->vec, j->writes, j->reads, rings, shadow, c->n);
     else
-        kprintf("KIT nvme-io ok cpu=%u writes=%u reads=%u irqs=%u qid=%u apic=%u vector=0x%x ctrl=%d",
-                idx, j->writes, j->reads, j->irqs, q->qid, cpu_apic[idx], q->vec, c->n);
+        kprintf("KIT nvme-io ok cpu=%u writes=%u reads=%u irqs=%u qid=%u apic=%u vector=0x%x rings=%lu shadow=%lu ctrl=%d",
+                idx, j->writes, j->reads, j->irqs, q->qid, cpu_apic[idx], q->vec, rings, shadow, c->n);
 }
 
 static void check_io(struct nctrl *c)
