@@ -5,6 +5,11 @@
  * masked meanwhile): on this project's hosts an interrupt costs an emulated CPL0 handler plus an
  * emulated hlt wake-up, which no real guest would pay, so polling gives the truest figure for the
  * device model; `kit.nvme.bench_mode=irq` measures the interrupt path instead.
+ *
+ * Doorbells: the SQ tail is updated once per batch of submissions, the CQ head every qsize/4
+ * completions, with plain doorbells and with shadow doorbells alike (kit.nvme.dbbuf), so that the two
+ * modes differ only in how an update reaches the device: a doorbell write (an exit) every time, or the
+ * shadow buffer plus a doorbell write (a KVM ioeventfd on Apiary) only when EventIdx asks for one.
  */
 #include "nvme.h"
 
