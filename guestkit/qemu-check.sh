@@ -123,6 +123,10 @@ grep -q '^KIT nvme-ns ok nsid=1 lbas=131072 lba_size=512 ' "$LOG" || why="${why:
 grep -q '^KIT nvme-write ok lba=100 count=300 crc32=0x[0-9a-f]\{8\} flushed=yes verified=yes ctrl=0' "$LOG" || why="${why:+$why; }nvme-write"
 grep -q '^KIT nvme-trim ok lba=380 count=16 zeros=yes ' "$LOG" || why="${why:+$why; }nvme-trim (want zeros=yes with discard=unmap)"
 grep -q '^KIT nvme-flush ok ' "$LOG" || why="${why:+$why; }nvme-flush"
+# shadow doorbells (QEMU 7.2 offers Doorbell Buffer Config): on by default; the burst rings for few updates
+grep -q '^KIT nvme-queues ok .* dbbuf=on ctrl=0$' "$LOG" || why="${why:+$why; }nvme-queues: want dbbuf=on"
+grep -qE '^KIT nvme-burst ok cmds=16 rings=([1-9]|1[0-5]) shadow=16 dbbuf=on ctrl=0$' "$LOG" ||
+    why="${why:+$why; }nvme-burst: want rings<16 shadow=16, got '$(grep '^KIT nvme-burst' "$LOG")'"
 # the image must hold what the kit says it wrote, and the crc the kit read must be the file's
 hostchk=$(python3 - "$DISK1" "$LOG" <<'PY'
 import re, sys, zlib
@@ -150,9 +154,11 @@ nvme_disk "$DISK1" 64M; nvme_disk "$DISK2" 32M
 boot nvme-two -M pc -m 4096 -smp 2 -no-reboot \
     -drive "file=$DISK1,if=none,id=d0,format=raw" -device nvme,drive=d0,serial=KITSERIAL \
     -drive "file=$DISK2,if=none,id=d1,format=raw" -device nvme,drive=d1,serial=KITSER2 \
-    -append "kit.tests=nvme kit.nvme.bar=assign kit.nvme.hostile=no"
+    -append "kit.tests=nvme kit.nvme.bar=assign kit.nvme.hostile=no kit.nvme.dbbuf=no"
 why=$(nvme_common nvme-two 2 2)
-grep -q '^KIT nvme-ctrl ok .*serial="KITSER2" .*bar0_assigned=kit ctrl=1$' "$LOG" || why="${why:+$why; }second controller"
+grep -q '^KIT nvme-ctrl ok .*serial="KITSER2" .*bar0_assigned=kit .*ctrl=1$' "$LOG" || why="${why:+$why; }second controller"
+[ "$(grep -c '^KIT nvme-queues ok .* dbbuf=off ctrl=[01]$' "$LOG")" = 2 ] || why="${why:+$why; }nvme-queues: want dbbuf=off (kit.nvme.dbbuf=no)"
+[ "$(grep -c '^KIT nvme-burst ok cmds=16 rings=16 shadow=0 dbbuf=off ctrl=[01]$' "$LOG")" = 2 ] || why="${why:+$why; }nvme-burst: want plain doorbells"
 grep -q '^KIT nvme-ns ok nsid=1 lbas=65536 lba_size=512 .*ctrl=1$' "$LOG" || why="${why:+$why; }second namespace"
 [ "$(grep -c '^KIT nvme-ctrl ok bdf=.* bar0=0xc000[0-9a-f]* .*bar0_assigned=kit' "$LOG")" = 2 ] || why="${why:+$why; }BARs not assigned from 0xc0000000"
 if [ -z "$why" ]; then result nvme-two ok "$(printf '%.1fs' "$SECS")"; else result nvme-two FAIL "$why"; fi

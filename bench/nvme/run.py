@@ -4,7 +4,12 @@ speed even on hosts whose KVM emulates kernel mode) against Apiary's NVMe contro
 `-device nvme`, on the same image file with the same guest, interleaved in one run; plus the host's own
 throughput on the file. Prints medians and ratios.
 
-  bench/nvme/run.py [--runs N] [--secs S] [--image-mib M] [--mode poll|irq]
+  bench/nvme/run.py [--runs N] [--secs S] [--image-mib M] [--mode poll|irq] [--dbbuf on|off|both]
+
+--dbbuf: the kit's shadow doorbells (Doorbell Buffer Config + EventIdx; kit.nvme.dbbuf). `on` (the kit's
+default: used when the controller offers it, which both do) or `off` (plain doorbells, kit.nvme.dbbuf=no);
+`both` runs each VMM both ways, interleaved, and adds the on/off ratio per VMM and the real doorbell writes
+per I/O (the kit's rings=, SQ tail + CQ head).
 
 Workloads (kit.nvme.bench): seqread / seqwrite = 1 MiB I/Os at queue depth 1; randread1 / randread32 =
 4 KiB random reads at queue depth 1 and 32. Both VMMs use the page cache (QEMU's default cache=writeback;
@@ -27,8 +32,8 @@ def run(cmd, timeout=600):
 
 def parse(out):
     r = {}
-    for m in re.finditer(r"KIT nvme-bench (\w+) ok iops=(\d+) mbps=(\d+)", out):
-        r[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    for m in re.finditer(r"KIT nvme-bench (\w+) ok iops=(\d+) mbps=(\d+) ios=(\d+).* rings=(\d+)", out):
+        r[m.group(1)] = (int(m.group(2)), int(m.group(3)), int(m.group(5)) / max(1, int(m.group(4))))
     missing = [w for w in WORKLOADS if w not in r]
     if missing:
         raise RuntimeError("no result for %s in:\n%s" % (missing, out))
@@ -71,18 +76,24 @@ def main():
     ap.add_argument("--secs", type=int, default=2)
     ap.add_argument("--image-mib", type=int, default=256)
     ap.add_argument("--mode", default="poll")
+    ap.add_argument("--dbbuf", default="on", choices=["on", "off", "both"])
     a = ap.parse_args()
     if not os.path.exists(KIT):
         sys.exit("build first: mvn -q -DskipTests install")
-    cmdline = ("kit.tests=nvme-bench kit.nvme.bench=%s kit.nvme.bench_secs=%d kit.nvme.bench_mode=%s kit.exit=poweroff"
-               % (",".join(WORKLOADS), a.secs, a.mode))
+    modes = ["on", "off"] if a.dbbuf == "both" else [a.dbbuf]
+
+    def cmdline(db):
+        return ("kit.tests=nvme-bench kit.nvme.bench=%s kit.nvme.bench_secs=%d kit.nvme.bench_mode=%s%s kit.exit=poweroff"
+                % (",".join(WORKLOADS), a.secs, a.mode, "" if db == "on" else " kit.nvme.dbbuf=no"))
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/var/tmp")) as tmp:
         img = os.path.join(tmp, "bench.img")
         # A written (not sparse) image: reading holes measures the file system, not the device model.
         run(["dd", "if=/dev/zero", "of=" + img, "bs=1M", "count=%d" % a.image_mib, "status=none"])
-        manifest = os.path.join(tmp, "bench.yaml")
-        with open(manifest, "w") as f:
-            f.write("""kind: VirtualMachine
+        contenders = {}
+        for db in modes:
+            manifest = os.path.join(tmp, "bench-%s.yaml" % db)
+            with open(manifest, "w") as f:
+                f.write("""kind: VirtualMachine
 metadata: {name: nvme-bench}
 spec:
   cpus: 2
@@ -91,14 +102,14 @@ spec:
     kernel: {path: %s, cmdline: "%s"}
   disks:
     - {name: d0, bus: nvme, image: {path: %s}}
-""" % (KIT, cmdline, img))
-        contenders = {
-            "apiary": [os.path.join(ROOT, "bin", "vmm"), "run", manifest],
-            "qemu": ["qemu-system-x86_64", "-M", "pc", "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", "512",
-                     "-smp", "2", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-                     "-kernel", KIT, "-append", cmdline, "-drive", "file=%s,if=none,id=d0,format=raw" % img,
-                     "-device", "nvme,drive=d0,serial=BENCH"],
-        }
+""" % (KIT, cmdline(db), img))
+            sfx = "" if len(modes) == 1 else "/dbbuf-" + db
+            contenders["apiary" + sfx] = [os.path.join(ROOT, "bin", "vmm"), "run", manifest]
+            contenders["qemu" + sfx] = [
+                "qemu-system-x86_64", "-M", "pc", "-enable-kvm", "-cpu", "host,-arch-capabilities", "-m", "512",
+                "-smp", "2", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+                "-kernel", KIT, "-append", cmdline(db), "-drive", "file=%s,if=none,id=d0,format=raw" % img,
+                "-device", "nvme,drive=d0,serial=BENCH"]
         results = {k: [] for k in contenders}
         for i in range(a.runs):
             for name, cmd in contenders.items():
@@ -108,16 +119,32 @@ spec:
     def med(name, wl, idx):
         return statistics.median(r[wl][idx] for r in results[name])
 
-    print("nvme: %d runs each, %d s per workload, %d MiB image, guest kit bench mode %s, 1 generating vCPU"
-          % (a.runs, a.secs, a.image_mib, a.mode))
-    print("%-11s %14s %14s %10s %12s" % ("workload", "apiary", "qemu", "ratio", "host"))
+    print("nvme: %d runs each, %d s per workload, %d MiB image, guest kit bench mode %s, 1 generating vCPU, "
+          "shadow doorbells %s" % (a.runs, a.secs, a.image_mib, a.mode, a.dbbuf))
+    if len(modes) == 1:
+        print("%-11s %14s %14s %10s %12s" % ("workload", "apiary", "qemu", "ratio", "host"))
+        for wl in WORKLOADS:
+            idx, unit = (1, "MiB/s") if wl.startswith("seq") else (0, "IOPS")
+            ap_, q = med("apiary", wl, idx), med("qemu", wl, idx)
+            h = host.get(wl)
+            print("%-11s %8.0f %-5s %8.0f %-5s %10.2f %12s" % (wl, ap_, unit, q, unit, ap_ / q if q else float("nan"),
+                                                            ("%d %s" % (h[idx], unit)) if h else "-"))
+        return
+    names = list(contenders)
+    print("medians; rings/io = real doorbell writes per I/O (median); on/off = dbbuf-on / dbbuf-off")
+    print("%-11s %-5s" % ("workload", "unit") + "".join("%19s" % n for n in names)
+          + "%15s %13s %12s" % ("apiary on/off", "qemu on/off", "host"))
     for wl in WORKLOADS:
         idx, unit = (1, "MiB/s") if wl.startswith("seq") else (0, "IOPS")
-        ap_, q = med("apiary", wl, idx), med("qemu", wl, idx)
+        v = {n: med(n, wl, idx) for n in names}
         h = host.get(wl)
-        print("%-11s %8.0f %-5s %8.0f %-5s %10.2f %12s" % (wl, ap_, unit, q, unit, ap_ / q if q else float("nan"),
-                                                        ("%d %s" % (h[idx], unit)) if h else "-"))
-
+        ratio = lambda vm: v[vm + "/dbbuf-on"] / v[vm + "/dbbuf-off"] if v[vm + "/dbbuf-off"] else float("nan")
+        print("%-11s %-5s" % (wl, unit) + "".join("%19.0f" % v[n] for n in names)
+              + "%15.2f %13.2f %12s" % (ratio("apiary"), ratio("qemu"), ("%d" % h[idx]) if h else "-"))
+        print("%-11s %-5s" % ("", "rings/io") + "".join("%19.3f" % med(n, wl, 2) for n in names))
+    for n in names:
+        print("%-18s %s" % (n, "  ".join("%s=%s" % (wl, "/".join(str(r[wl][1 if wl.startswith("seq") else 0])
+                                                                 for r in results[n])) for wl in WORKLOADS)))
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,15 @@ struct nq {
     u64 sqdb, cqdb;
     u32 vec;                            /* interrupt vector of the CQ (0: polled) */
     u32 cpu;
+    /* Shadow doorbells (Doorbell Buffer Config): this queue's SQ tail / CQ head slots in the shadow
+       buffer and the EventIdx buffer; NULL for plain doorbells (and always for the admin queue). */
+    volatile u32 *sdb_sq, *sdb_cq, *ei_sq, *ei_cq;
+    u64 rings;                          /* real doorbell writes (SQ tail + CQ head) */
+    u64 shadow;                         /* shadow doorbell updates (0 with plain doorbells) */
 };
+
+/* nvme_ctrl.dbbuf */
+enum { DBBUF_OFF, DBBUF_ON, DBBUF_FAILED };
 
 struct nctrl {
     int n, dev, fn, ok, assigned, irq_pin;
@@ -40,6 +48,8 @@ struct nctrl {
     u32 mdts, nn, oacs, oncs, vwc, nsqa, ncqa;
     u64 nsze; u32 lba_size, lba_shift, max_xfer; u8 dlfeat;
     u8 *idbuf, *scratch; u64 *list;
+    int dbbuf;                          /* DBBUF_*: shadow doorbells for the I/O queues */
+    u32 *dbbuf_shadow, *dbbuf_ei;       /* the two pages given to Doorbell Buffer Config */
 };
 
 extern struct nctrl nvme_ctrls[NVME_MAXCTRL];
@@ -48,11 +58,17 @@ int nvme_probe(void);
 void *dma_alloc(u64 size, u64 align);
 u32 crc32_update(u32 crc, const u8 *p, u64 n);
 void nq_push(struct nq *q, struct sqe *e);
+/* Linux's nvme_dbbuf_need_event: ring when EventIdx lies in [old, new) (16-bit wrap) */
+static inline int nvme_need_event(u16 event_idx, u16 new_idx, u16 old)
+{
+    return (u16)(new_idx - event_idx - 1) < (u16)(new_idx - old);
+}
 void nq_ring_sq(struct nq *q);
 void nq_ring_cq(struct nq *q);
 int nq_pop(struct nq *q, struct cqe *out);
 u32 nvme_sync(struct nq *q, struct sqe *e, struct cqe *out, u64 timeout_us);
 void nvme_prps(struct sqe *e, u64 buf, u32 len, u64 *list);
+const char *nvme_dbbuf_name(int dbbuf);
 u32 nvme_rw(struct nctrl *c, struct nq *q, u8 opc, u64 lba, u32 nblk, void *buf, u64 *list, u64 timeout_us);
 void nvme_msix_mask(struct nctrl *c, int entry, int masked);
 #endif

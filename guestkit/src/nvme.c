@@ -86,8 +86,31 @@ void nq_push(struct nq *q, struct sqe *e)
     if (++q->tail == q->size) q->tail = 0;
 }
 
-void nq_ring_sq(struct nq *q) { barrier(); mmio_write32(q->sqdb, q->tail); }
-void nq_ring_cq(struct nq *q) { barrier(); mmio_write32(q->cqdb, q->head); q->unacked = 0; }
+/* A doorbell update. With a shadow doorbell (I/O queues after Doorbell Buffer Config) the new value goes
+   to the shadow slot first; after a full fence (the shadow store must be visible before EventIdx is
+   read, or a device that is just going idle could be missed) the real doorbell is written only when
+   the device's EventIdx lies in [old, new), as Linux does.  Without one, the doorbell is always written. */
+static void db_update(struct nq *q, volatile u32 *sdb, volatile u32 *ei, u64 db, u16 v)
+{
+    barrier();                                  /* SQ entries / CQ reads before the new value */
+    if (sdb) {
+        u16 old = (u16)*sdb;
+        *sdb = v;
+        q->shadow++;
+        __asm__ volatile("mfence" ::: "memory");
+        if (!nvme_need_event((u16)*ei, v, old)) return;
+    }
+    mmio_write32(db, v);
+    q->rings++;
+}
+
+void nq_ring_sq(struct nq *q) { db_update(q, q->sdb_sq, q->ei_sq, q->sqdb, q->tail); }
+void nq_ring_cq(struct nq *q) { db_update(q, q->sdb_cq, q->ei_cq, q->cqdb, q->head); q->unacked = 0; }
+
+const char *nvme_dbbuf_name(int dbbuf)
+{
+    return dbbuf == DBBUF_ON ? "on" : dbbuf == DBBUF_FAILED ? "failed" : "off";
+}
 
 int nq_pop(struct nq *q, struct cqe *out)
 {
@@ -436,6 +459,33 @@ static int ctrl_init(struct nctrl *c, int ncpu)
         c->vectors = pairs + 1;
     }
 
+    /* Shadow doorbells (Doorbell Buffer Config, OACS bit 8) before the I/O queues exist: PRP1 = shadow
+       doorbell page, PRP2 = EventIdx page, both zeroed; slots laid out like the doorbell registers
+       (SQ tail of queue y at 2y * (4 << DSTRD), CQ head 4 << DSTRD after it).  kit.nvme.dbbuf=no keeps
+       plain doorbells. */
+    char dv[8] = "";
+    opt("kit.nvme.dbbuf=", dv, sizeof dv);
+    c->dbbuf = DBBUF_OFF;
+    if ((c->oacs & (1u << 8)) && strcmp(dv, "no") && (2u * (u32)(pairs + 1)) << c->dstrd <= 1024) {
+        c->dbbuf_shadow = dma_alloc(4096, 4096);
+        c->dbbuf_ei = dma_alloc(4096, 4096);
+        if (!c->dbbuf_shadow || !c->dbbuf_ei) FAIL("out of memory for the doorbell buffers");
+        struct sqe e;
+        memset(&e, 0, sizeof e);
+        e.opc = 0x7c;
+        e.prp1 = (u64)c->dbbuf_shadow;
+        e.prp2 = (u64)c->dbbuf_ei;
+        st = nvme_sync(&c->aq, &e, NULL, 5000000);
+        if (st) {
+            c->dbbuf = DBBUF_FAILED;
+            if (st == ST_TIMEOUT)
+                kprintf("KIT nvme-dbbuf fail doorbell buffer config timed out, plain doorbells ctrl=%d", c->n);
+            else
+                kprintf("KIT nvme-dbbuf fail doorbell buffer config sct=%u sc=0x%02x, plain doorbells ctrl=%d",
+                        (st >> 8) & 7, st & 0xff, c->n);
+        } else c->dbbuf = DBBUF_ON;
+    }
+
     /* I/O queue pairs */
     u32 qs = c->mqes + 1 < NVME_IOQ_SIZE ? c->mqes + 1 : NVME_IOQ_SIZE;
     for (int i = 0; i < pairs; i++) {
@@ -449,6 +499,11 @@ static int ctrl_init(struct nctrl *c, int ncpu)
         q->sqdb = c->bar + 0x1000 + (2u * q->qid) * (4u << c->dstrd);
         q->cqdb = c->bar + 0x1000 + (2u * q->qid + 1) * (4u << c->dstrd);
         q->cpu = (u32)i;
+        if (c->dbbuf == DBBUF_ON) {
+            u32 sqi = (2u * q->qid) << c->dstrd, cqi = (2u * q->qid + 1) << c->dstrd;
+            q->sdb_sq = c->dbbuf_shadow + sqi; q->ei_sq = c->dbbuf_ei + sqi;
+            q->sdb_cq = c->dbbuf_shadow + cqi; q->ei_cq = c->dbbuf_ei + cqi;
+        }
         u32 cdw11 = 1;                                  /* PC */
         if (c->msix_n) { q->vec = next_vec + (u32)i; cdw11 |= 2u | ((u32)q->qid << 16); }
         st = admin(c, 0x05, 0, (u64)q->cq, q->qid | ((qs - 1) << 16), cdw11, NULL);
@@ -486,8 +541,9 @@ int nvme_probe(void)
                     d, f, c->bar, c->barsize, c->mqes, c->dstrd, c->model, c->serial, c->mdts, c->nn,
                     c->oacs, c->fw, c->vs, c->to_ms, c->oncs, c->vwc & 1, c->assigned ? "kit" : "firmware", c->msix_n ? c->msix_bir : -1, c->n);
             kprintf("KIT nvme-ns ok nsid=1 lbas=%lu lba_size=%u dlfeat=0x%x ctrl=%d", c->nsze, c->lba_size, c->dlfeat, c->n);
-            kprintf("KIT nvme-queues ok pairs=%d vectors=%d qsize=%u max_xfer=%u msix_table=%u irq_pin=%d nsqa=%u ncqa=%u ctrl=%d",
-                    c->pairs, c->vectors, c->ioq[0].size, c->max_xfer, c->msix_n, c->irq_pin, c->nsqa, c->ncqa, c->n);
+            kprintf("KIT nvme-queues ok pairs=%d vectors=%d qsize=%u max_xfer=%u msix_table=%u irq_pin=%d nsqa=%u ncqa=%u dbbuf=%s ctrl=%d",
+                    c->pairs, c->vectors, c->ioq[0].size, c->max_xfer, c->msix_n, c->irq_pin, c->nsqa, c->ncqa,
+                    nvme_dbbuf_name(c->dbbuf), c->n);
         }
     }
     if (!nvme_nctrl) kprintf("KIT nvme-ctrl fail no NVMe controller (class 01:08:02) on bus 0");

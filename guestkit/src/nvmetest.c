@@ -51,6 +51,7 @@ static void io_cpu(u32 idx, void *arg)
     u32 bs = c->lba_size, v0 = q->vec ? kinfo.vec_count[q->vec] : 0;
     char sb[32];
     j->why[0] = 0;
+    u64 r0 = q->rings, s0 = q->shadow;
     for (u32 k = 0; k < 8 && !j->why[0]; k++) {
         u64 l = j->lba + k;
         u32 st = nvme_rw(c, q, 0x02, l, 1, j->buf[0], j->list, TMO);           /* keep the old data */
@@ -72,13 +73,14 @@ static void io_cpu(u32 idx, void *arg)
         if (st) { snprintf(j->why, sizeof j->why, "restore lba=%lu %s", l, stname(st, sb, sizeof sb)); break; }
     }
     j->irqs = q->vec ? kinfo.vec_count[q->vec] - v0 : 0;
+    u64 rings = q->rings - r0, shadow = q->shadow - s0;
     if (j->why[0])
-        kprintf("KIT nvme-io fail cpu=%u %s writes=%u reads=%u irqs=%u ctrl=%d", idx, j->why, j->writes, j->reads, j->irqs, c->n);
+        kprintf("KIT nvme-io fail cpu=%u %s writes=%u reads=%u irqs=%u rings=%lu shadow=%lu ctrl=%d", idx, j->why, j->writes, j->reads, j->irqs, rings, shadow, c->n);
     else if (q->vec && j->irqs == 0)
-        kprintf("KIT nvme-io fail cpu=%u no interrupts on vector 0x%x writes=%u reads=%u irqs=0 ctrl=%d", idx, q->vec, j->writes, j->reads, c->n);
+        kprintf("KIT nvme-io fail cpu=%u no interrupts on vector 0x%x writes=%u reads=%u irqs=0 rings=%lu shadow=%lu ctrl=%d", idx, q->vec, j->writes, j->reads, rings, shadow, c->n);
     else
-        kprintf("KIT nvme-io ok cpu=%u writes=%u reads=%u irqs=%u qid=%u apic=%u vector=0x%x ctrl=%d",
-                idx, j->writes, j->reads, j->irqs, q->qid, cpu_apic[idx], q->vec, c->n);
+        kprintf("KIT nvme-io ok cpu=%u writes=%u reads=%u irqs=%u qid=%u apic=%u vector=0x%x rings=%lu shadow=%lu ctrl=%d",
+                idx, j->writes, j->reads, j->irqs, q->qid, cpu_apic[idx], q->vec, rings, shadow, c->n);
 }
 
 static void check_io(struct nctrl *c)
@@ -102,6 +104,60 @@ static void check_io(struct nctrl *c)
     io_cpu(0, NULL);
     for (int i = 1; i < c->pairs; i++)
         if (!cpu_wait((u32)i, 60000000)) kprintf("KIT nvme-io fail cpu=%d did not finish ctrl=%d", i, c->n);
+}
+
+/* ---- doorbell burst: EventIdx at work ----------------------------------------------------------- */
+
+/* On the BSP's queue: one large read (max_xfer, at most 1 MiB) that keeps the device busy for a while,
+   then 15 one-LBA reads, each published on its own (one SQ tail update per command, as a driver without
+   batching does); then the completions are reaped together.  With plain doorbells every update is a
+   doorbell write; with shadow doorbells the first one rings the idle device and the others normally do
+   not: the device is still on the large read, so its EventIdx lies before them, and it finds them in
+   the shadow tail when it gets there.  Every command must complete either way. */
+static void check_burst(struct nctrl *c)
+{
+    static u8 *bbuf;
+    struct nq *q = &c->ioq[0];
+    u32 n = 16, bs = c->lba_size, big = c->max_xfer;
+    if (n > q->size - 1u) n = q->size - 1u;
+    if ((u64)big / bs + n > c->nsze) { kprintf("KIT nvme-burst skip namespace too small ctrl=%d", c->n); return; }
+    if (!bbuf) bbuf = dma_alloc(NVME_MAX_XFER + 16 * 4096, 4096);
+    if (!bbuf) { kprintf("KIT nvme-burst fail out of memory ctrl=%d", c->n); return; }
+    u64 r0 = q->rings, s0 = q->shadow;
+    u16 cid0 = q->cid;
+    for (u32 k = 0; k < n; k++) {
+        struct sqe e;
+        memset(&e, 0, sizeof e);
+        e.opc = 0x02; e.nsid = 1;
+        u32 len = k ? bs : big;
+        nvme_prps(&e, (u64)bbuf + (k ? NVME_MAX_XFER + 4096ul * k : 0), len, c->list);
+        e.cdw10 = k ? big / bs + k : 0;
+        e.cdw12 = len / bs - 1;
+        nq_push(q, &e);
+        nq_ring_sq(q);
+    }
+    u64 rings = q->rings - r0, shadow = q->shadow - s0;
+    u32 got = 0, err = 0;
+    u64 end = now_us() + TMO;
+    while (got < n && now_us() < end) {
+        struct cqe r;
+        if (!nq_pop(q, &r)) { cpu_relax(); continue; }
+        if ((u16)(r.cid - cid0) >= n) continue;         /* not ours */
+        got++;
+        u32 st = (r.status >> 1) & 0x7fff;
+        if (st && !err) err = st;
+    }
+    if (q->unacked) nq_ring_cq(q);
+    char sb[32];
+    if (got < n)
+        kprintf("KIT nvme-burst fail %u of %u commands completed cmds=%u rings=%lu shadow=%lu dbbuf=%s ctrl=%d",
+                got, n, n, rings, shadow, nvme_dbbuf_name(c->dbbuf), c->n);
+    else if (err)
+        kprintf("KIT nvme-burst fail status %s cmds=%u rings=%lu shadow=%lu dbbuf=%s ctrl=%d",
+                stname(err, sb, sizeof sb), n, rings, shadow, nvme_dbbuf_name(c->dbbuf), c->n);
+    else
+        kprintf("KIT nvme-burst ok cmds=%u rings=%lu shadow=%lu dbbuf=%s ctrl=%d",
+                n, rings, shadow, nvme_dbbuf_name(c->dbbuf), c->n);
 }
 
 /* ---- write / read / trim / flush -------------------------------------------------------------- */
@@ -348,6 +404,7 @@ void test_nvme(void)
         struct nctrl *c = &nvme_ctrls[i];
         if (!c->ok || !c->pairs) continue;
         check_io(c);
+        check_burst(c);
         if (range_opt("kit.nvme.write=", &lba, &count)) check_write(c, lba, count);
         if (!range_opt("kit.nvme.read=", &lba, &count)) { lba = 0; count = 8; }
         check_read(c, lba, count);
