@@ -145,6 +145,44 @@ class AgentIT {
     }
 
     @Test
+    void runningVmsKeepRunningThroughAnApiOutageAndTheAgentCatchesUp() throws Exception {
+        try (CuttableProxy proxy = new CuttableProxy(new java.net.URI(api.client.getConfiguration().getMasterUrl()).getPort())) {
+            agentClient = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+                    new io.fabric8.kubernetes.client.ConfigBuilder(api.client.getConfiguration())
+                            .withMasterUrl("http://127.0.0.1:" + proxy.port()).withRequestRetryBackoffLimit(0).build())
+                    .build();
+            agent = new AgentRuntime(agentClient, settings(), vertx);
+            agent.start();
+            create("steady", "");
+            create("doomed", "");
+            operate("steady", DesiredState.Running, 1);
+            operate("doomed", DesiredState.Running, 1);
+            long steady = awaitPhase("steady", VmPhase.Running, 1).getStatus().vmm.pid;
+            long doomed = awaitPhase("doomed", VmPhase.Running, 1).getStatus().vmm.pid;
+            String beat = api.client.resources(VmmNode.class).withName(NODE).get().getStatus().heartbeatTime;
+
+            proxy.cut();
+            // While the API server is away: one VMM dies, the other keeps running, nothing is stopped.
+            ProcessHandle.of(doomed).orElseThrow().destroyForcibly();
+            Thread.sleep(3_000);
+            assertTrue(ProcessHandle.of(steady).map(ProcessHandle::isAlive).orElse(false),
+                    "a running VM keeps running while the API server is unreachable");
+            assertEquals(VmPhase.Running, vm("doomed").getStatus().phase, "the API server heard nothing yet");
+
+            proxy.restore();
+            // The agent catches up: the crash is reported, the heartbeat resumes, the survivor is untouched.
+            VirtualMachine d = awaitPhase("doomed", VmPhase.Failed, 1);
+            assertEquals("VmmCrashed", d.getStatus().exit.reason);
+            await("heartbeat after the outage", () -> api.client.resources(VmmNode.class).withName(NODE).get(),
+                    n -> !beat.equals(n.getStatus().heartbeatTime), 20_000);
+            VirtualMachine s = vm("steady");
+            assertEquals(VmPhase.Running, s.getStatus().phase);
+            assertEquals(steady, s.getStatus().vmm.pid);
+            assertTrue(ProcessHandle.of(steady).map(ProcessHandle::isAlive).orElse(false));
+        }
+    }
+
+    @Test
     void registersItsNodeAndRunsStopsAndAdoptsVms() throws Exception {
         startAgent();
         VmmNode node = await("VmmNode " + NODE, () -> api.client.resources(VmmNode.class).withName(NODE).get(),
