@@ -129,7 +129,8 @@ public final class AgentRuntime implements AutoCloseable {
             return;
         }
         try {
-            registration.heartbeat();
+            // register() also brings the VmmNode's labels in line with the Node's (nodeSelector uses them).
+            registration.register();
         } catch (RuntimeException e) {
             LOG.warnf("heartbeat failed: %s (VMs keep running; retrying)", e.getMessage());
         }

@@ -56,10 +56,15 @@ public final class NodeRegistration {
         this.facts = f;
     }
 
-    /** Creates the VmmNode if missing, brings its labels and annotations up to date; then {@link #heartbeat}. */
+    /**
+     * Creates the VmmNode if missing, brings its labels (the Node's, plus the agent's configured ones) and
+     * annotations up to date; then {@link #heartbeat}. Called on every heartbeat, so label changes on the Node
+     * reach nodeSelector within one heartbeat interval; a Node label that disappears is removed again.
+     */
     public void register() {
         var nodes = client.resources(VmmNode.class);
-        Map<String, String> want = new LinkedHashMap<>(kubeNodeLabels());
+        Map<String, String> nodeLabels = kubeNodeLabels();
+        Map<String, String> want = new LinkedHashMap<>(nodeLabels);
         want.putAll(labels);
         VmmNode existing = nodes.withName(node).get();
         if (existing == null) {
@@ -76,6 +81,9 @@ public final class NodeRegistration {
             Map<String, String> l = new HashMap<>(Optional.ofNullable(existing.getMetadata().getLabels()).orElse(Map.of()));
             Map<String, String> a = new HashMap<>(Optional.ofNullable(existing.getMetadata().getAnnotations()).orElse(Map.of()));
             boolean change = false;
+            for (String key : appliedNodeLabels) {
+                if (!want.containsKey(key) && l.remove(key) != null) change = true;
+            }
             for (var e : want.entrySet()) change |= !e.getValue().equals(l.put(e.getKey(), e.getValue()));
             if (certSha256 != null) change |= !certSha256.equals(a.put(CERT_ANNOTATION, certSha256));
             if (change) {
@@ -84,15 +92,22 @@ public final class NodeRegistration {
                 nodes.resource(existing).update();
             }
         }
+        appliedNodeLabels = java.util.Set.copyOf(nodeLabels.keySet());
         heartbeat();
     }
+
+    /** Node labels this agent last copied onto the VmmNode (to remove the ones the Node loses). */
+    private java.util.Set<String> appliedNodeLabels = java.util.Set.of();
+    private Map<String, String> lastNodeLabels = Map.of();
 
     private Map<String, String> kubeNodeLabels() {
         try {
             Node n = client.nodes().withName(node).get();
-            return n == null || n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels();
+            Map<String, String> l = n == null || n.getMetadata().getLabels() == null ? Map.of() : n.getMetadata().getLabels();
+            lastNodeLabels = Map.copyOf(l);
+            return l;
         } catch (KubernetesClientException e) {
-            return Map.of();
+            return lastNodeLabels; // cannot read the Node now: keep what we had
         }
     }
 

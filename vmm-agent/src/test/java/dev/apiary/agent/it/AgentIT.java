@@ -145,6 +145,24 @@ class AgentIT {
     }
 
     @Test
+    void vmmNodeLabelsFollowTheNodes() throws Exception {
+        api.client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName(NODE)
+                .addToLabels("zone", "a").addToLabels("disk", "ssd").endMetadata().build()).create();
+        startAgent();
+        await("Node labels on the VmmNode", () -> api.client.resources(VmmNode.class).withName(NODE).get(),
+                n -> n != null && "a".equals(n.getMetadata().getLabels().get("zone"))
+                        && "ssd".equals(n.getMetadata().getLabels().get("disk")), 10_000);
+        api.client.nodes().withName(NODE).edit(n -> {
+            n.getMetadata().getLabels().put("zone", "b");
+            n.getMetadata().getLabels().remove("disk");
+            return n;
+        });
+        await("changed and removed labels follow", () -> api.client.resources(VmmNode.class).withName(NODE).get(),
+                n -> "b".equals(n.getMetadata().getLabels().get("zone"))
+                        && !n.getMetadata().getLabels().containsKey("disk"), 10_000);
+    }
+
+    @Test
     void runningVmsKeepRunningThroughAnApiOutageAndTheAgentCatchesUp() throws Exception {
         try (CuttableProxy proxy = new CuttableProxy(new java.net.URI(api.client.getConfiguration().getMasterUrl()).getPort())) {
             agentClient = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
