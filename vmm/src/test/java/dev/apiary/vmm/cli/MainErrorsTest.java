@@ -82,6 +82,30 @@ class MainErrorsTest {
     }
 
     @Test
+    void featuresNotBuiltYetAreRefusedByName() throws Exception {
+        Files.write(dir.resolve("k"), new byte[16]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0}]\n").toString()),
+                "spec.networks", "not supported");
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  display: {vnc: true}\n").toString()),
+                "spec.display.vnc", "not supported");
+    }
+
+    @Test
+    void diskProblemsNameTheDisk() throws Exception {
+        Files.write(dir.resolve("k"), new byte[16]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  disks: [{name: d, image: {path: nope.img}}]\n")
+                .toString()), "spec.disks[0].image.path", "does not exist");
+        Files.write(dir.resolve("odd.img"), new byte[1000]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  disks: [{name: d, image: {path: odd.img}}]\n")
+                .toString()), "spec.disks[0].image.path", "not a multiple");
+        Files.write(dir.resolve("a.img"), new byte[4096]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  disks: [{name: d, image: {path: a.img}},"
+                + " {name: d, image: {path: a.img}}]\n").toString()), "spec.disks[1].name", "used by another disk");
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  disks: [{name: d, blockSize: 1024, image: {path: a.img}}]\n")
+                .toString()), "spec.disks[0].blockSize");
+    }
+
+    @Test
     void unknownOptionAndCommand() {
         assertEquals(Main.EXIT_BAD_INPUT, run("run", "--frobnicate", "x.yaml").code());
         assertEquals(Main.EXIT_BAD_INPUT, run("explode").code());
