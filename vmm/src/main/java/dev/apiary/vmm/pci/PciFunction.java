@@ -257,7 +257,7 @@ public final class PciFunction {
                 refusedBase[i] = UNMAPPED;
             } else if (refusedBase[i] != want) {
                 refusedBase[i] = want;
-                LOG.log(Level.WARNING, () -> String.format("%s: not mapped at 0x%x+0x%x: overlaps another window on %s",
+                LOG.log(Level.WARNING, () -> String.format("%s: not mapped at 0x%x+0x%x: outside the address space or overlapping another window on %s",
                         name, want, bar.size(), bus.name()));
             }
         }
