@@ -18,10 +18,29 @@ import java.util.stream.Collectors;
 
 /** Reads VirtualMachine manifests (YAML or JSON) strictly: unknown fields and bad values name the field. */
 public final class Manifests {
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Mappers are built on first use: a VMM reading a JSON spec never loads the YAML parser (~50 ms). */
+    private static final class Yaml {
+        static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory())
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    }
+
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper()
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    }
+
+    /** JSON is YAML too; a document that starts with '{' is read with the (lighter) JSON parser. */
+    private static ObjectMapper mapperFor(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!Character.isWhitespace(c)) {
+                return c == '{' ? Json.MAPPER : Yaml.MAPPER;
+            }
+        }
+        return Yaml.MAPPER;
+    }
 
     private Manifests() {}
 
@@ -58,7 +77,7 @@ public final class Manifests {
     public static VirtualMachine parse(String text) throws ManifestException {
         VirtualMachine vm;
         try {
-            vm = YAML.readValue(text, VirtualMachine.class);
+            vm = mapperFor(text).readValue(text, VirtualMachine.class);
         } catch (JsonMappingException e) {
             throw mappingError(e, "");
         } catch (JacksonException e) {
@@ -96,9 +115,10 @@ public final class Manifests {
     }
 
     public static VmManifest parseVm(String text) throws ManifestException {
+        ObjectMapper mapper = mapperFor(text);
         com.fasterxml.jackson.databind.JsonNode root;
         try {
-            root = YAML.readTree(text);
+            root = mapper.readTree(text);
         } catch (JacksonException e) {
             throw new ManifestException("", "not valid YAML: " + e.getOriginalMessage());
         }
@@ -133,7 +153,7 @@ public final class Manifests {
         }
         VirtualMachineSpec s;
         try {
-            s = YAML.treeToValue(spec, VirtualMachineSpec.class);
+            s = mapper.treeToValue(spec, VirtualMachineSpec.class);
         } catch (JsonMappingException e) {
             throw mappingError(e, "spec");
         } catch (JacksonException e) {
@@ -159,7 +179,7 @@ public final class Manifests {
 
     public static String toJson(VirtualMachine vm) {
         try {
-            return JSON.writeValueAsString(vm);
+            return Json.MAPPER.writeValueAsString(vm);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

@@ -88,4 +88,16 @@ class ManifestsTest {
         assertThrows(ManifestException.class, () -> Manifests.parseVm("- a\n- b"));
         assertThrows(ManifestException.class, () -> Manifests.parseVm("spec: {cpus: [1"));
     }
+
+    @Test
+    void jsonSpecsAreReadWithTheSameChecks() throws Exception {
+        Manifests.VmManifest m = Manifests.parseVm("  {\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":\"j\"},"
+                + "\"spec\":{\"cpus\":2,\"memory\":\"128Mi\"}}");
+        assertEquals("j", m.name());
+        assertEquals(2, m.spec().cpus);
+        assertEquals("spec.cpux", assertThrows(ManifestException.class,
+                () -> Manifests.parseVm("{\"spec\":{\"cpux\":2}}")).field());
+        assertEquals("spec.runStrategy", assertThrows(ManifestException.class,
+                () -> Manifests.parse("{\"spec\":{\"runStrategy\":\"Never\"}}")).field());
+    }
 }
