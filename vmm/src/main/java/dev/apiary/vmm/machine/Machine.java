@@ -103,12 +103,29 @@ public final class Machine implements AutoCloseable, SystemControl {
             }
             loadGuest();
         } catch (BootImageException | RuntimeException e) {
+            // Release what was already set up: device threads and open disk images, vCPUs, the VM.
+            if (chipsetOrNull() != null) {
+                for (Device d : chipsetOrNull().devices()) {
+                    try {
+                        d.stop();
+                    } catch (RuntimeException ignored) {
+                        // best effort on the way out
+                    }
+                }
+            }
+            for (KvmVcpu c : kvmVcpus) {
+                c.close();
+            }
             if (v != null) {
                 v.close();
             }
             kvm.close();
             throw e;
         }
+    }
+
+    private Chipset chipsetOrNull() {
+        return chipset;
     }
 
     private CpuidEntries cpuidFor(CpuidEntries supported, int index) {
