@@ -35,12 +35,19 @@ public final class VcpuSetup {
      * change it after a vCPU has run).
      */
     public static void powerOn(KvmVcpu vcpu) {
-        vcpu.setMsrs(
+        long[] msrs = {
                 MSR_IA32_SYSENTER_CS, 0, MSR_IA32_SYSENTER_ESP, 0, MSR_IA32_SYSENTER_EIP, 0,
                 MSR_STAR, 0, MSR_LSTAR, 0, MSR_CSTAR, 0, MSR_SYSCALL_MASK, 0, MSR_KERNEL_GS_BASE, 0,
                 MSR_IA32_TSC, 0,
                 MSR_IA32_MISC_ENABLE, 1, // fast string operations, as firmware leaves it
-                MSR_MTRR_DEF_TYPE, (1 << 11) | 6); // MTRRs on, default write-back: RAM is cacheable
+                MSR_MTRR_DEF_TYPE, (1 << 11) | 6}; // MTRRs on, default write-back: RAM is cacheable
+        int set = vcpu.setMsrs(msrs);
+        if (set != msrs.length / 2) {
+            // KVM stops at the first MSR it refuses; the guest then starts with that and later ones at reset values.
+            System.getLogger(VcpuSetup.class.getName()).log(System.Logger.Level.WARNING, String.format(
+                    "vCPU %d: KVM accepted %d of %d initial MSRs (refused MSR 0x%x)", vcpu.index(), set,
+                    msrs.length / 2, msrs[2 * set]));
+        }
         vcpu.resetFpu();
         // Virtual-wire mode, as firmware leaves it: LINT0 takes the PIC's ExtINT, LINT1 NMIs.
         ByteBuffer lapic = ByteBuffer.wrap(vcpu.getLapic()).order(ByteOrder.LITTLE_ENDIAN);
