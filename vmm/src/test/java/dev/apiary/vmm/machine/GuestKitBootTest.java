@@ -82,12 +82,16 @@ class GuestKitBootTest {
     }
 
     @Test
-    void rebootBootsAgainAndCmosSurvives() throws Exception {
-        GuestKit.Run r = GuestKit.boot(2, 128 * MiB, "kit.tests=banner kit.exit=reset-once");
+    void rebootBootsAgainWithEveryCpuAndInterruptsAndCmosSurvives() throws Exception {
+        GuestKit.Run r = GuestKit.boot(4, 128 * MiB, "kit.tests=cpus,irq kit.exit=reset-once");
         assertInstanceOf(GuestStop.PowerOff.class, r.stop(), r.stop().describe());
         assertEquals(List.of("KIT boot count=1", "KIT boot count=2"), r.markers("boot"));
         assertEquals(2, r.boots());
         assertEquals(2, r.lines().stream().filter(l -> l.startsWith("KIT start")).count());
+        // The second boot found the machine as new: every AP started again (vCPUs, local APICs and the IOAPIC
+        // were reset), interrupts were delivered again.
+        assertEquals(List.of("KIT cpus ok madt=4 smp=4", "KIT cpus ok madt=4 smp=4"), r.markers("cpus"));
+        assertEquals(2, r.markers("irq").stream().filter(l -> l.startsWith("KIT irq ok")).count(), r.output());
     }
 
     @Test
