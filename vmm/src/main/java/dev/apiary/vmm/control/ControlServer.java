@@ -35,6 +35,12 @@ public final class ControlServer implements AutoCloseable {
         void reset();
 
         void nmi();
+
+        /** False when the guest was not running (or already paused). */
+        boolean pause();
+
+        /** False when the guest was not paused. */
+        boolean resume();
     }
 
     private final Path path;
@@ -129,6 +135,17 @@ public final class ControlServer implements AutoCloseable {
             case "/v1/nmi":
                 action(method, out, actions::nmi, "NMI injected");
                 return;
+            case "/v1/pause":
+            case "/v1/resume":
+                if (!method.equals("POST")) {
+                    respond(out, 405, Map.of("error", "use POST"));
+                } else if (path.endsWith("pause") ? actions.pause() : actions.resume()) {
+                    respond(out, 202, Map.of("result", path.endsWith("pause") ? "paused" : "resumed"));
+                } else {
+                    respond(out, 409, Map.of("error", path.endsWith("pause") ? "the guest is not running"
+                            : "the guest is not paused"));
+                }
+                return;
             default:
                 respond(out, 404, Map.of("error", "no such resource: " + path));
         }
@@ -169,6 +186,7 @@ public final class ControlServer implements AutoCloseable {
             case 400 -> "Bad Request";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
+            case 409 -> "Conflict";
             case 413 -> "Payload Too Large";
             default -> "Error";
         };

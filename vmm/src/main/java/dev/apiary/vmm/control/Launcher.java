@@ -132,6 +132,24 @@ public final class Launcher {
             public void nmi() {
                 m.nmi();
             }
+
+            public boolean pause() {
+                boolean done = m.pause();
+                if (done) {
+                    phase = "Paused";
+                    writeState();
+                }
+                return done;
+            }
+
+            public boolean resume() {
+                boolean done = m.resume();
+                if (done) {
+                    phase = "Running";
+                    writeState();
+                }
+                return done;
+            }
         };
     }
 

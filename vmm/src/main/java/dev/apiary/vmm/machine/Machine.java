@@ -59,6 +59,7 @@ public final class Machine implements AutoCloseable, SystemControl {
     private final long createdNanos = System.nanoTime();
     private volatile CompletableFuture<GuestStop> stop = new CompletableFuture<>();
     private volatile List<Vcpu> running = List.of();
+    private volatile boolean paused;
     private int boots;
     private long firstRunNanos;
 
@@ -215,6 +216,7 @@ public final class Machine implements AutoCloseable, SystemControl {
     }
 
     private GuestStop runOnce() {
+        paused = false;
         if (boots++ == 0) {
             firstRunNanos = System.nanoTime();
             for (Device d : inventory) {
@@ -302,6 +304,52 @@ public final class Machine implements AutoCloseable, SystemControl {
     /** Presses the ACPI power button: a guest with ACPI support shuts down cleanly. */
     public void pressPowerButton() {
         chipset.pressPowerButton();
+    }
+
+    /**
+     * Pauses the guest: every vCPU leaves KVM_RUN and its thread ends, then every device stops working on its
+     * own threads. Guest memory and device state stay as they are. False if not running or already paused.
+     */
+    public synchronized boolean pause() {
+        List<Vcpu> vs = running;
+        if (paused || vs.isEmpty()) {
+            return false;
+        }
+        paused = true;
+        for (Vcpu v : vs) {
+            v.kick();
+        }
+        for (Vcpu v : vs) {
+            try {
+                v.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (Device d : inventory) {
+            d.pause();
+        }
+        return true;
+    }
+
+    /** Resumes a paused guest where it stopped. False if it was not paused. */
+    public synchronized boolean resume() {
+        List<Vcpu> vs = running;
+        if (!paused || vs.isEmpty()) {
+            return false;
+        }
+        for (Device d : inventory) {
+            d.resume();
+        }
+        paused = false;
+        for (Vcpu v : vs) {
+            v.start();
+        }
+        return true;
+    }
+
+    public boolean isPaused() {
+        return paused;
     }
 
     /** Whether vCPU threads are running the guest now. */

@@ -89,6 +89,17 @@ class LauncherTest {
         assertTrue(http(d.controlSocket(), "GET", "/v1/nope").startsWith("HTTP/1.1 404"));
         assertTrue(http(d.controlSocket(), "GET", "/v1/stop").startsWith("HTTP/1.1 405"));
 
+        // Pause and resume: vCPU threads go away and come back; the state file follows.
+        assertTrue(http(d.controlSocket(), "POST", "/v1/pause").startsWith("HTTP/1.1 202"));
+        assertEquals("Paused", JSON.readTree(d.stateFile().toFile()).get("phase").asText());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("vcpu-")),
+                "no vCPU thread while paused");
+        assertTrue(http(d.controlSocket(), "POST", "/v1/pause").startsWith("HTTP/1.1 409"));
+        assertTrue(http(d.controlSocket(), "POST", "/v1/resume").startsWith("HTTP/1.1 202"));
+        assertEquals("Running", JSON.readTree(d.stateFile().toFile()).get("phase").asText());
+        assertEquals(2, Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("vcpu-")).count());
+        assertTrue(http(d.controlSocket(), "POST", "/v1/resume").startsWith("HTTP/1.1 409"));
+
         // A hard reset boots the guest again in the same process; its output continues the history.
         assertTrue(http(d.controlSocket(), "POST", "/v1/reset").startsWith("HTTP/1.1 202"));
         waitFor(() -> {
