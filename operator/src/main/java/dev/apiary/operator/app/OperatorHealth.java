@@ -10,6 +10,15 @@ import org.eclipse.microprofile.health.Readiness;
 public final class OperatorHealth {
     private OperatorHealth() {}
 
+    /**
+     * Live and ready mean the same here: the informers and work queues run. A standby replica (not leading) is
+     * ready too, so a rollout does not wait for leadership; `leading` tells which one acts.
+     */
+    static HealthCheckResponse status(OperatorService service) {
+        var rt = service.runtime();
+        return HealthCheckResponse.named("apiary-operator").status(rt.live()).withData("leading", rt.leading()).build();
+    }
+
     @Liveness
     @ApplicationScoped
     public static class Live implements HealthCheck {
@@ -21,9 +30,7 @@ public final class OperatorHealth {
 
         @Override
         public HealthCheckResponse call() {
-            var rt = service.runtime();
-            return HealthCheckResponse.named("apiary-operator").status(rt.live())
-                    .withData("leading", rt.leading()).build();
+            return status(service);
         }
     }
 
@@ -38,9 +45,7 @@ public final class OperatorHealth {
 
         @Override
         public HealthCheckResponse call() {
-            var rt = service.runtime();
-            return HealthCheckResponse.named("apiary-operator").status(rt.live())
-                    .withData("leading", rt.leading()).build();
+            return status(service);
         }
     }
 }

@@ -12,7 +12,6 @@ import dev.apiary.operator.scheduling.Quantities;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.cache.Store;
-import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,15 +52,7 @@ public final class VmmNodeReconciler {
     }
 
     public Optional<Duration> reconcile(String name) {
-        Timer.Sample sample = metrics.start();
-        String result = "error";
-        try {
-            Optional<Duration> out = attempt(name);
-            result = "success";
-            return out;
-        } finally {
-            metrics.reconciled("VmmNode", result, sample);
-        }
+        return metrics.timedReconcile("VmmNode", () -> attempt(name));
     }
 
     private Optional<Duration> attempt(String name) {

@@ -30,6 +30,19 @@ public final class OperatorMetrics {
                 .tag("kind", kind).publishPercentileHistogram().register(registry));
     }
 
+    /** Runs one reconcile of {@code kind}, counting it as success or error and timing it. */
+    public <T> T timedReconcile(String kind, java.util.function.Supplier<T> reconcile) {
+        Timer.Sample sample = start();
+        String result = "error";
+        try {
+            T out = reconcile.get();
+            result = "success";
+            return out;
+        } finally {
+            reconciled(kind, result, sample);
+        }
+    }
+
     public void scheduled(String result) {
         Counter.builder("apiary.operator.scheduling").description("Scheduling decisions")
                 .tag("result", result).register(registry).increment();

@@ -14,7 +14,6 @@ import dev.apiary.operator.scheduling.Quantities;
 import dev.apiary.operator.scheduling.Scheduler;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.cache.Store;
-import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,15 +56,7 @@ public final class VmReconciler {
     }
 
     public Optional<Duration> reconcile(String key) {
-        Timer.Sample sample = metrics.start();
-        String result = "error";
-        try {
-            Optional<Duration> out = attempt(key);
-            result = "success";
-            return out;
-        } finally {
-            metrics.reconciled("VirtualMachine", result, sample);
-        }
+        return metrics.timedReconcile("VirtualMachine", () -> attempt(key));
     }
 
     /** The informer delivered this version: writes up to it are now visible in the cache. */
