@@ -35,6 +35,10 @@ public class VirtualMachineSpec {
     @JsonPropertyDescription("When the VM should run: Always, RerunOnFailure, Manual, Halted or Once (KubeVirt's meanings).")
     @Default("Always")
     public RunStrategy runStrategy;
+    @JsonPropertyDescription("Which accelerator runs the VM: Auto (KVM where usable, else the software CPU), KVM (only on "
+            + "nodes with a usable KVM) or Emulated (the software x86-64 CPU, on any node).")
+    @Default("Auto")
+    public Accelerator accelerator;
     @JsonPropertyDescription("Virtual CPUs, 1 to 64.")
     @Required
     @Min(MIN_CPUS)
@@ -86,6 +90,16 @@ public class VirtualMachineSpec {
         Stop,
         /** Stop and start again on the same node (a new run). */
         Restart
+    }
+
+    /** What executes the guest's instructions. */
+    public enum Accelerator {
+        /** KVM where the node has a usable KVM, else the software CPU; the VM's status says which it got. */
+        Auto,
+        /** Linux KVM only: such a VM is placed only on nodes with a usable KVM, and fails to start elsewhere. */
+        KVM,
+        /** The VMM's software x86-64 CPU with userspace interrupt controllers: any node, slower. */
+        Emulated
     }
 
     public enum RebootPolicy {
