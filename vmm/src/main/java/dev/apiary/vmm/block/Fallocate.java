@@ -1,7 +1,7 @@
 package dev.apiary.vmm.block;
 
-import dev.apiary.vmm.kvm.LibC;
-import dev.apiary.vmm.kvm.Native;
+import dev.apiary.vmm.os.LibC;
+import dev.apiary.vmm.os.Native;
 import java.lang.System.Logger.Level;
 
 /**

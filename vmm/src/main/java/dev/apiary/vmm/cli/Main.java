@@ -4,9 +4,11 @@ import dev.apiary.crds.ManifestException;
 import dev.apiary.crds.Manifests;
 import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cpu.GuestStop;
-import dev.apiary.vmm.cpu.HostProbe;
-import dev.apiary.vmm.kvm.Kvm;
-import dev.apiary.vmm.kvm.KvmException;
+import dev.apiary.vmm.accel.kvm.HostProbe;
+import dev.apiary.vmm.accel.kvm.Kvm;
+import dev.apiary.crds.VirtualMachineSpec.Accelerator;
+import dev.apiary.vmm.accel.emu.EmulatedAccelerator;
+import dev.apiary.vmm.os.NativeException;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
 import java.io.IOException;
@@ -26,11 +28,13 @@ public final class Main {
     public static final int EXIT_VMM_ERROR = 3;
 
     private static final String USAGE = """
-            usage: vmm run FILE.yaml [--serial-socket PATH] [--verbose]
+            usage: vmm run FILE.yaml [--accel auto|kvm|emulated] [--serial-socket PATH] [--verbose]
                    vmm launch --runtime-dir DIR [--image-root ROOT]
                    vmm doctor [--json]
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
                      (Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A)
+                     --accel A             what runs the guest: auto (KVM where usable, else the software
+                                           CPU), kvm or emulated; overrides spec.accelerator
                      --serial-socket PATH  also expose COM1 as a Unix socket (raw, for kernel debuggers)
                      --verbose             report boot timing and exits on stderr
             launch   run the VM described by DIR/spec.json as the vmm-agent does, reporting through files
@@ -43,7 +47,7 @@ public final class Main {
         // Load the native-call layer (jffi's library) while the manifest is read: ~50 ms off the start-up.
         Thread warm = new Thread(() -> {
             try {
-                dev.apiary.vmm.kvm.Native.libc();
+                dev.apiary.vmm.os.Native.libc();
             } catch (Throwable t) {
                 // reported when first used
             }
@@ -124,6 +128,7 @@ public final class Main {
     private static int runVm(List<String> args, PrintStream err) {
         Path manifest = null;
         Path serialSocket = null;
+        Accelerator accel = null;
         boolean verbose = false;
         List<String> rest = new ArrayList<>(args);
         while (!rest.isEmpty()) {
@@ -134,6 +139,12 @@ public final class Main {
                     return EXIT_BAD_INPUT;
                 }
                 serialSocket = Path.of(rest.remove(0));
+            } else if (a.equals("--accel")) {
+                accel = rest.isEmpty() ? null : parseAccelerator(rest.remove(0));
+                if (accel == null) {
+                    err.println("vmm: --accel needs one of auto, kvm, emulated");
+                    return EXIT_BAD_INPUT;
+                }
             } else if (a.equals("--verbose") || a.equals("-v")) {
                 verbose = true;
             } else if (a.startsWith("-")) {
@@ -160,10 +171,8 @@ public final class Main {
             err.println("vmm: " + manifest + ": " + e.getMessage());
             return EXIT_BAD_INPUT;
         }
-        String noKvm = Kvm.unavailableReason();
-        if (noKvm != null) {
-            err.println("vmm: cannot run VMs on this host: " + noKvm);
-            return EXIT_BAD_INPUT;
+        if (accel != null) {
+            config = config.withAccelerator(accel);
         }
         long tManifest = System.nanoTime();
         Machine machine;
@@ -172,9 +181,12 @@ public final class Main {
         } catch (BootImageException e) {
             err.println("vmm: " + e.getMessage());
             return EXIT_BAD_INPUT;
-        } catch (KvmException e) {
+        } catch (NativeException e) {
             err.println("vmm: cannot create the VM: " + e.getMessage());
             return EXIT_BAD_INPUT;
+        }
+        if (machine.acceleratorNote() != null) {
+            err.println("vmm: " + machine.acceleratorNote());
         }
         try (machine; TerminalConsole console = TerminalConsole.attach(machine, System.in, System.out, err);
              SerialSocket socket = serialSocket == null ? null
@@ -217,24 +229,45 @@ public final class Main {
         return EXIT_GUEST_FAILED;
     }
 
+    /** {@code --accel} values, as users type them; null for anything else. */
+    static Accelerator parseAccelerator(String v) {
+        switch (v.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto": return Accelerator.Auto;
+            case "kvm": return Accelerator.KVM;
+            case "emulated": return Accelerator.Emulated;
+            default: return null;
+        }
+    }
+
+    /** One accelerator's verdict on this host. */
+    record AcceleratorVerdict(String name, boolean available, boolean fullGuests, String reason) {}
+
     /** What {@code vmm doctor} found: printed for people, or as JSON ({@code --json}) for the agent. */
     record Doctor(boolean kvmPresent, boolean kvmUsable, Integer apiVersion, Integer maxVcpus, long hostMemoryBytes,
-            Boolean fullGuests, String reason, Double cpl0InstructionsPerSecond) {
+            Boolean fullGuests, String reason, Double cpl0InstructionsPerSecond, List<AcceleratorVerdict> accelerators) {
+        /** The software CPU runs everywhere; it has no x87/SSE yet, so distribution kernels and OVMF do not boot. */
+        static final AcceleratorVerdict EMULATED = new AcceleratorVerdict(EmulatedAccelerator.NAME, true, false,
+                "software x86-64 CPU (integer instruction set, no x87/SSE yet: runs the guest kit, not full guests)");
+
         static Doctor examine() {
             long mem = MachineConfig.hostMemoryBytes();
             String noKvm = Kvm.unavailableReason();
             if (noKvm != null) {
-                return new Doctor(false, false, null, null, mem, false, noKvm, null);
+                return new Doctor(false, false, null, null, mem, false, noKvm, null,
+                        List.of(new AcceleratorVerdict("KVM", false, false, noKvm), EMULATED));
             }
             int maxVcpus;
             try (Kvm kvm = Kvm.open()) {
                 maxVcpus = kvm.maxVcpus();
-            } catch (KvmException e) {
-                return new Doctor(true, false, null, null, mem, false, "KVM unusable: " + e.getMessage(), null);
+            } catch (NativeException e) {
+                String why = "KVM unusable: " + e.getMessage();
+                return new Doctor(true, false, null, null, mem, false, why, null,
+                        List.of(new AcceleratorVerdict("KVM", false, false, why), EMULATED));
             }
             HostProbe.Result r = HostProbe.run();
             return new Doctor(true, r.kvmUsable(), 12, maxVcpus, mem, r.fullGuests(), r.reason(),
-                    r.cpl0InstructionsPerSecond());
+                    r.cpl0InstructionsPerSecond(),
+                    List.of(new AcceleratorVerdict("KVM", r.kvmUsable(), r.fullGuests(), r.reason()), EMULATED));
         }
     }
 
@@ -246,17 +279,19 @@ public final class Main {
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
-            return d.kvmUsable() ? EXIT_OK : EXIT_BAD_INPUT;
+            return EXIT_OK; // the software CPU is always there
         }
         out.println("vmm doctor");
+        out.println("  Emulated:        available — " + Doctor.EMULATED.reason());
         out.println("  /dev/kvm:        " + (d.kvmPresent() ? "present" : "missing — " + d.reason()));
         if (!d.kvmPresent()) {
-            out.println("  verdict:         this host cannot run VMs");
-            return EXIT_BAD_INPUT;
+            out.println("  verdict:         VMs run on the software CPU (Emulated) only");
+            return EXIT_OK;
         }
         if (d.apiVersion() == null) {
             out.println("  KVM:             unusable — " + d.reason());
-            return EXIT_BAD_INPUT;
+            out.println("  verdict:         VMs run on the software CPU (Emulated) only");
+            return EXIT_OK;
         }
         out.println("  KVM API:         " + d.apiVersion() + " (all capabilities the VMM needs are present)");
         out.println("  max vCPUs:       " + d.maxVcpus());

@@ -5,9 +5,8 @@ import dev.apiary.crds.Manifests;
 import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cli.SerialSocket;
 import dev.apiary.vmm.cpu.GuestStop;
-import dev.apiary.vmm.kvm.Kvm;
-import dev.apiary.vmm.kvm.KvmException;
-import dev.apiary.vmm.machine.HostFacts;
+import dev.apiary.vmm.os.NativeException;
+import dev.apiary.vmm.accel.kvm.HostFacts;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
 import java.io.IOException;
@@ -52,10 +51,6 @@ public final class Launcher {
         } catch (ManifestException e) {
             return badInput(dir.spec().getFileName() + ": " + e.getMessage());
         }
-        String noKvm = Kvm.unavailableReason();
-        if (noKvm != null) {
-            return badInput("cannot run VMs on this host: " + noKvm);
-        }
         long history = DEFAULT_HISTORY;
         try {
             if (vm.spec().serial != null && vm.spec().serial.historyBytes != null) {
@@ -71,10 +66,13 @@ public final class Launcher {
             m = Machine.create(config);
         } catch (BootImageException e) {
             return badInput(e.getMessage());
-        } catch (KvmException e) {
+        } catch (NativeException e) {
             return badInput("cannot create the VM: " + e.getMessage());
         }
         machine = m;
+        if (m.acceleratorNote() != null) {
+            err.println("vmm: " + m.acceleratorNote());
+        }
         CountDownLatch finished = new CountDownLatch(1);
         Thread onSignal = new Thread(() -> {
             m.stop("signal");
@@ -187,6 +185,7 @@ public final class Launcher {
         s.put("memoryBytes", config == null ? null : config.memoryBytes());
         s.put("devices", m == null ? List.of() : m.inventory().stream().map(d -> d.name()).toList());
         s.put("fullGuests", HostFacts.probeIfDone());
+        s.put("accelerator", m == null ? null : m.accelerator());
         return s;
     }
 

@@ -38,7 +38,7 @@ public final class Chipset {
 
     private Chipset(Machine m) {
         this.machine = m;
-        pci = new PciBus(m.ports(), m.mmio(), m::irqLine, (address, data) -> m.vm().signalMsi(address, data));
+        pci = new PciBus(m.ports(), m.mmio(), m::irqLine, m.vm().msi());
         pci.mapConfigPorts();
         devices.add(pci);
 

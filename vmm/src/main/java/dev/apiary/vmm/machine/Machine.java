@@ -10,16 +10,13 @@ import dev.apiary.vmm.boot.LinuxLoader;
 import dev.apiary.vmm.bus.Bus;
 import dev.apiary.vmm.cpu.GuestStop;
 import dev.apiary.vmm.cpu.Vcpu;
-import dev.apiary.vmm.cpu.VcpuSetup;
 import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.InterruptLine;
 import dev.apiary.vmm.device.SharedInterruptLine;
 import dev.apiary.vmm.device.SystemControl;
-import dev.apiary.vmm.kvm.CpuidEntries;
-import dev.apiary.vmm.kvm.Kvm;
-import dev.apiary.vmm.kvm.KvmAbi;
-import dev.apiary.vmm.kvm.KvmVcpu;
-import dev.apiary.vmm.kvm.KvmVm;
+import dev.apiary.vmm.accel.AccelVcpu;
+import dev.apiary.vmm.accel.AccelVm;
+import dev.apiary.vmm.accel.Accelerator;
 import dev.apiary.vmm.memory.GuestMemory;
 import dev.apiary.vmm.memory.MemoryLayout;
 import java.lang.System.Logger.Level;
@@ -30,7 +27,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /**
- * A PC built from a {@link MachineConfig}: KVM VM with in-kernel interrupt controllers and PIT, guest RAM,
+ * A PC built from a {@link MachineConfig} on an accelerator (KVM, or the software CPU): guest RAM, the
+ * interrupt controllers and PIT,
  * the chipset and devices on their buses, ACPI tables, the kernel loaded, one thread per vCPU. {@link #run()}
  * runs the guest until it powers off, fails or is stopped; a guest reset (reboot, triple fault) resets devices
  * and vCPUs and boots the same kernel again, unless the reboot policy says to stop.
@@ -40,8 +38,9 @@ public final class Machine implements AutoCloseable, SystemControl {
     private static final String HARD_RESET = "control API hard reset";
 
     private final MachineConfig config;
-    private final Kvm kvm;
-    private final KvmVm vm;
+    private final Accelerator accel;
+    private final String acceleratorNote;
+    private final AccelVm vm;
     private final MemoryLayout layout;
     private final GuestMemory memory;
     private final Bus ports = new Bus("port");
@@ -52,14 +51,13 @@ public final class Machine implements AutoCloseable, SystemControl {
     private final java.util.Map<Integer, SharedInterruptLine> irqLines = new java.util.HashMap<>();
     private final BzImage kernel;
     private final Optional<Initrd> initrd;
-    private final List<KvmVcpu> kvmVcpus = new ArrayList<>();
-    private final List<byte[]> initialLapics = new ArrayList<>();
-    private final byte[][] initialIrqchips = new byte[3][];
-    private final byte[] initialPit;
+    private final List<AccelVcpu> vcpus = new ArrayList<>();
     private final long createdNanos = System.nanoTime();
     private volatile CompletableFuture<GuestStop> stop = new CompletableFuture<>();
     private volatile List<Vcpu> running = List.of();
     private volatile boolean paused;
+    /** The first stop asked for; sticky, so that a stop arriving while the guest resets is not lost. */
+    private volatile GuestStop.Stopped stopRequest;
     private int boots;
     private long firstRunNanos;
 
@@ -68,39 +66,34 @@ public final class Machine implements AutoCloseable, SystemControl {
         this.kernel = BzImage.read(config.kernel());
         this.initrd = config.initrd() == null ? Optional.empty() : Optional.of(Initrd.of(config.initrd()));
         this.layout = MemoryLayout.forRam(config.memoryBytes());
-        this.kvm = Kvm.open();
-        if (config.cpus() > kvm.maxVcpus()) {
-            kvm.close();
-            throw new BootImageException("spec.cpus: " + config.cpus() + " vCPUs is more than this host's KVM allows ("
-                    + kvm.maxVcpus() + ")");
+        AcceleratorChoice choice = AcceleratorChoice.open(config.accelerator());
+        this.accel = choice.accelerator();
+        this.acceleratorNote = choice.note();
+        if (config.cpus() > accel.maxVcpus()) {
+            accel.close();
+            throw new BootImageException("spec.cpus: " + config.cpus() + " vCPUs is more than this host's "
+                    + accel.name() + " allows (" + accel.maxVcpus() + ")");
         }
-        KvmVm v = null;
+        AccelVm v = null;
         try {
-            v = kvm.createVm();
-            v.createPlatform();
+            v = accel.createVm(layout, config.cpus());
             this.vm = v;
-            this.memory = vm.mapRam(layout.ramRegions());
+            this.memory = vm.memory();
             this.chipset = Chipset.assemble(this);
             try {
-                chipset.attachDisks(this, new KvmIoEvents(vm));
+                chipset.attachDisks(this, vm.ioEvents());
             } catch (java.io.IOException e) {
                 throw new BootImageException("disk image: " + e.getMessage());
             }
+            vm.attachPlatform(ports, mmio);
             inventory.addAll(chipset.devices());
-            CpuidEntries cpuid = kvm.supportedCpuid();
+            inventory.addAll(vm.platformDevices());
             for (int i = 0; i < config.cpus(); i++) {
-                KvmVcpu c = vm.createVcpu(i);
-                c.setCpuid(cpuidFor(cpuid, i));
-                kvmVcpus.add(c);
+                AccelVcpu c = vm.createVcpu(i, config.cpus());
+                vcpus.add(c);
             }
-            // Power-on state of the in-kernel chips, restored on every reset.
-            for (int chip = 0; chip < 3; chip++) {
-                initialIrqchips[chip] = vm.irqchipState(chip);
-            }
-            this.initialPit = vm.pitState();
-            for (KvmVcpu c : kvmVcpus) {
-                VcpuSetup.powerOn(c);
-                initialLapics.add(c.getLapic());
+            for (AccelVcpu c : vcpus) {
+                c.powerOn();
             }
             loadGuest();
         } catch (BootImageException | RuntimeException e) {
@@ -114,23 +107,16 @@ public final class Machine implements AutoCloseable, SystemControl {
                     }
                 }
             }
-            for (KvmVcpu c : kvmVcpus) {
-                c.close();
-            }
             if (v != null) {
                 v.close();
             }
-            kvm.close();
+            accel.close();
             throw e;
         }
     }
 
     private Chipset chipsetOrNull() {
         return chipset;
-    }
-
-    private CpuidEntries cpuidFor(CpuidEntries supported, int index) {
-        return dev.apiary.vmm.cpu.CpuTopology.forVcpu(supported, index, config.cpus());
     }
 
     /** Builds the machine (the kernel is read and checked, RAM allocated, devices attached, the guest loaded). */
@@ -158,8 +144,18 @@ public final class Machine implements AutoCloseable, SystemControl {
         return mmio;
     }
 
-    KvmVm vm() {
+    AccelVm vm() {
         return vm;
+    }
+
+    /** What runs the guest: {@code KVM} or {@code Emulated}. */
+    public String accelerator() {
+        return accel.name();
+    }
+
+    /** Why this accelerator was chosen when the manifest said Auto and KVM was not usable; else null. */
+    public String acceleratorNote() {
+        return acceleratorNote;
     }
 
     public SerialConsole serialConsole() {
@@ -179,7 +175,7 @@ public final class Machine implements AutoCloseable, SystemControl {
      * (COM1 and COM3 share IRQ 4), so one device lowering it cannot hide another's interrupt.
      */
     synchronized InterruptLine irqLine(int gsi) {
-        return irqLines.computeIfAbsent(gsi, g -> new SharedInterruptLine(level -> vm.setIrqLine(g, level))).newSource();
+        return irqLines.computeIfAbsent(gsi, g -> new SharedInterruptLine(vm.gsi(g))).newSource();
     }
 
     /** Writes the kernel, initrd, command line, e820 map and ACPI tables and sets the boot vCPU's registers. */
@@ -190,10 +186,10 @@ public final class Machine implements AutoCloseable, SystemControl {
             req = req.withInitrd(initrd.get());
         }
         BootState boot = LinuxLoader.load(memory, layout, E820Map.of(layout), req);
-        VcpuSetup.enter(kvmVcpus.get(0), boot);
-        for (int i = 1; i < kvmVcpus.size(); i++) {
+        vcpus.get(0).enter(boot);
+        for (int i = 1; i < vcpus.size(); i++) {
             // Application processors wait for INIT/SIPI from the boot processor, as on a PC.
-            kvmVcpus.get(i).setMpState(KvmAbi.KVM_MP_STATE_UNINITIALIZED);
+            vcpus.get(i).waitForStartup();
         }
     }
 
@@ -205,6 +201,10 @@ public final class Machine implements AutoCloseable, SystemControl {
             boolean forced = s instanceof GuestStop.Reset r && r.source().equals(HARD_RESET);
             if (!isReset || (config.rebootPolicy() == RebootPolicy.Stop && !forced)) {
                 return s;
+            }
+            if (stopRequest != null) {
+                // Asked to stop while the guest was resetting: the stop wins over booting again.
+                return stopRequest;
             }
             LOG.log(Level.INFO, () -> config.name() + ": " + s.describe() + ", booting again");
             try {
@@ -224,8 +224,8 @@ public final class Machine implements AutoCloseable, SystemControl {
             }
         }
         List<Vcpu> threads = new ArrayList<>();
-        for (KvmVcpu c : kvmVcpus) {
-            threads.add(new Vcpu(c, ports, mmio, memory, HostFacts::hostEmulatesKernelMode, this::guestStopped));
+        for (AccelVcpu c : vcpus) {
+            threads.add(new Vcpu(c, ports, mmio, this::guestStopped));
         }
         running = threads;
         threads.forEach(Vcpu::start);
@@ -254,18 +254,16 @@ public final class Machine implements AutoCloseable, SystemControl {
 
     private void reset() throws BootImageException {
         stop = new CompletableFuture<>();
+        if (stopRequest != null) {
+            // stop() may have completed the previous future just before it was replaced.
+            stop.complete(stopRequest);
+        }
         for (Device d : inventory) {
             d.reset();
         }
-        for (int chip = 0; chip < 3; chip++) {
-            vm.setIrqchipState(initialIrqchips[chip]);
-        }
-        vm.setPitState(initialPit);
-        for (int i = 0; i < kvmVcpus.size(); i++) {
-            KvmVcpu c = kvmVcpus.get(i);
-            c.setLapic(initialLapics.get(i));
-            VcpuSetup.powerOn(c);
-            c.setMpState(KvmAbi.KVM_MP_STATE_RUNNABLE);
+        vm.resetPlatform();
+        for (AccelVcpu c : vcpus) {
+            c.powerOn();
         }
         loadGuest();
     }
@@ -276,7 +274,11 @@ public final class Machine implements AutoCloseable, SystemControl {
 
     /** Stops the guest (from any thread); {@link #run()} returns {@link GuestStop.Stopped}. */
     public void stop(String by) {
-        stop.complete(new GuestStop.Stopped(by));
+        GuestStop.Stopped s = new GuestStop.Stopped(by);
+        if (stopRequest == null) {
+            stopRequest = s; // two racing stops: either one is a fine answer
+        }
+        stop.complete(s);
     }
 
     @Override
@@ -297,7 +299,7 @@ public final class Machine implements AutoCloseable, SystemControl {
     /** Injects an NMI into every vCPU (a debugging aid: Linux prints an NMI report or panics, as configured). */
     public void nmi() {
         for (Vcpu v : running) {
-            v.post(KvmVcpu::nmi);
+            v.accel().nmi();
         }
     }
 
@@ -377,10 +379,7 @@ public final class Machine implements AutoCloseable, SystemControl {
             }
         }
         console.close();
-        for (KvmVcpu c : kvmVcpus) {
-            c.close();
-        }
         vm.close();
-        kvm.close();
+        accel.close();
     }
 }

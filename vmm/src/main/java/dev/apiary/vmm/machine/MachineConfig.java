@@ -4,6 +4,7 @@ import dev.apiary.crds.ManifestException;
 import dev.apiary.crds.Manifests;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
+import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import dev.apiary.vmm.memory.MemoryLayout;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +20,7 @@ import java.util.Set;
  * {@link ManifestException} naming the field, before anything is allocated.
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
-        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
+        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator) {
     /** Most NVMe controllers one VM can have (PCI slots 3 and up on bus 0). */
     public static final int MAX_DISKS = 16;
 
@@ -33,6 +34,16 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
             VirtualMachineSpec.RebootPolicy rebootPolicy) {
         this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, List.of());
+    }
+
+    public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
+            VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, Accelerator.Auto);
+    }
+
+    /** The same machine on another accelerator ({@code vmm run --accel}, tests that run on each one). */
+    public MachineConfig withAccelerator(Accelerator a) {
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a);
     }
 
     public static final int MAX_CPUS = 64;
@@ -150,7 +161,8 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         String cmdline = spec.boot.kernel.cmdline == null ? "" : spec.boot.kernel.cmdline;
         VirtualMachineSpec.RebootPolicy policy = spec.rebootPolicy == null ? VirtualMachineSpec.RebootPolicy.Reboot
                 : spec.rebootPolicy;
-        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks));
+        Accelerator accel = spec.accelerator == null ? Accelerator.Auto : spec.accelerator;
+        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel);
     }
 
     /**

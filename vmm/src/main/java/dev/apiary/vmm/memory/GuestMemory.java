@@ -91,6 +91,19 @@ public final class GuestMemory {
         return of(rs, (addr, len) -> ByteBuffer.allocateDirect(len));
     }
 
+    /**
+     * The buffer over guest-physical GiB {@code gib} (index 0 at {@code gib << 30}, limit = RAM bytes in that
+     * GiB), or null where that GiB has no RAM: the software CPU's direct path to RAM.
+     */
+    public ByteBuffer chunk(int gib) {
+        return gib >= 0 && gib < chunks.length ? chunks[gib] : null;
+    }
+
+    /** How many GiB slots {@link #chunk} answers for. */
+    public int chunkCount() {
+        return chunks.length;
+    }
+
     public List<Region> regions() {
         return Collections.unmodifiableList(regions);
     }

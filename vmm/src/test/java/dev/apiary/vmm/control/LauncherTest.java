@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.apiary.vmm.kvm.Kvm;
+import dev.apiary.crds.VirtualMachineSpec.Accelerator;
+import dev.apiary.vmm.machine.OnEveryAccelerator;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
@@ -48,17 +49,16 @@ class LauncherTest {
         }
     }
 
-    @Test
-    void runtimeDirectoryAndControlSocket(@TempDir Path tmp) throws Exception {
-        String noKvm = Kvm.unavailableReason();
-        Assumptions.assumeTrue(noKvm == null, noKvm);
+    @OnEveryAccelerator
+    void runtimeDirectoryAndControlSocket(Accelerator accel, @TempDir Path tmp) throws Exception {
         Path images = Files.createDirectories(tmp.resolve("images"));
         Files.copy(KIT, images.resolve("kit.bzImage"));
         Path rt = Files.createDirectories(tmp.resolve("rt"));
         Files.writeString(rt.resolve("spec.json"), """
                 {"apiVersion":"apiary.dev/v1alpha1","kind":"VirtualMachine","metadata":{"name":"t","namespace":"ns"},
-                 "spec":{"cpus":2,"memory":"128Mi","serial":{"historyBytes":"8Ki"},
-                 "boot":{"kernel":{"path":"kit.bzImage","cmdline":"kit.tests=banner,cpus kit.exit=halt"}}}}""");
+                 "spec":{"accelerator":"%s","cpus":2,"memory":"128Mi","serial":{"historyBytes":"8Ki"},
+                 "boot":{"kernel":{"path":"kit.bzImage","cmdline":"kit.tests=banner,cpus kit.exit=halt"}}}}"""
+                .formatted(accel));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
                 () -> new Launcher(rt, images, new PrintStream(err, true)).run());
@@ -81,6 +81,7 @@ class LauncherTest {
         JsonNode state = JSON.readTree(d.stateFile().toFile());
         assertEquals("Running", state.get("phase").asText());
         assertEquals(2, state.get("vcpus").asInt());
+        assertEquals(accel.name(), state.get("accelerator").asText());
         assertTrue(state.get("devices").toString().contains("lpc-uart-com1"));
 
         String got = http(d.controlSocket(), "GET", "/v1/state");

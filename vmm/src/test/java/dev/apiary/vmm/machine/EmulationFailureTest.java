@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.apiary.crds.VirtualMachineSpec.RebootPolicy;
 import dev.apiary.vmm.cpu.GuestStop;
-import dev.apiary.vmm.kvm.Kvm;
+import dev.apiary.vmm.accel.kvm.Kvm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;

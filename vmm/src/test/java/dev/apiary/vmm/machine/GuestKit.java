@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.apiary.crds.VirtualMachineSpec.RebootPolicy;
 import dev.apiary.vmm.cpu.GuestStop;
-import dev.apiary.vmm.kvm.Kvm;
+import dev.apiary.crds.VirtualMachineSpec.Accelerator;
+import dev.apiary.vmm.accel.kvm.KvmAccelerator;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,18 +15,36 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
-/** Boots guest-kit images on this host's KVM and returns what the guest printed: the oracle of VMM tests. */
+/**
+ * Boots guest-kit images on each accelerator this host has and returns what the guest printed: the oracle of
+ * VMM tests.
+ */
 final class GuestKit {
     static final Path ROOT = Path.of(System.getProperty("apiary.root", "..")).toAbsolutePath().normalize();
     static final Path IMAGE = ROOT.resolve("guestkit/target/apiary-kit.bzImage");
 
     private GuestKit() {}
 
-    /** Skips (with the reason printed) where there is no KVM; fails if the kit was not built. */
+    /**
+     * The accelerators guest tests run on here: the software CPU always, KVM where it is usable (where it is
+     * not, the reason is printed once per call).
+     */
+    static Stream<Accelerator> accelerators() {
+        assertTrue(Files.isRegularFile(IMAGE), "guest kit not built: " + IMAGE + " (mvn builds it in guestkit/)");
+        String why = KvmAccelerator.unavailableReason();
+        if (why != null) {
+            System.out.println("KVM cases not run on this host: " + why);
+            return Stream.of(Accelerator.Emulated);
+        }
+        return Stream.of(Accelerator.Emulated, Accelerator.KVM);
+    }
+
+    /** For KVM-specific tests only: skips (with the reason printed) where there is no KVM. */
     static void assumeKvm() {
-        String why = Kvm.unavailableReason();
+        String why = KvmAccelerator.unavailableReason();
         if (why != null) {
             System.out.println("SKIP: needs /dev/kvm: " + why);
         }
@@ -64,12 +83,12 @@ final class GuestKit {
         }
     }
 
-    static MachineConfig config(int cpus, long memory, String cmdline, RebootPolicy policy) {
-        return new MachineConfig("kit", cpus, memory, IMAGE, null, cmdline, policy);
+    static MachineConfig config(Accelerator accel, int cpus, long memory, String cmdline, RebootPolicy policy) {
+        return new MachineConfig("kit", cpus, memory, IMAGE, null, cmdline, policy).withAccelerator(accel);
     }
 
-    static Run boot(int cpus, long memory, String cmdline) throws Exception {
-        return boot(config(cpus, memory, cmdline, RebootPolicy.Reboot), 120);
+    static Run boot(Accelerator accel, int cpus, long memory, String cmdline) throws Exception {
+        return boot(config(accel, cpus, memory, cmdline, RebootPolicy.Reboot), 180);
     }
 
     static Run boot(MachineConfig config, int timeoutSeconds) throws Exception {
@@ -96,7 +115,7 @@ final class GuestKit {
             synchronized (out) {
                 text = out.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
             }
-            System.out.println("--- " + config.cpus() + " vCPU, " + (config.memoryBytes() >> 20) + " MiB, \""
+            System.out.println("--- " + m.accelerator() + ", " + config.cpus() + " vCPU, " + (config.memoryBytes() >> 20) + " MiB, \""
                     + config.cmdline() + "\" → " + stop.describe() + "\n" + text);
             return new Run(stop, text, m.boots());
         }

@@ -8,7 +8,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -21,15 +21,14 @@ class HostileBusFuzzTest {
     @TempDir
     Path dir;
 
-    @Test
-    void randomAccessesToEveryDeviceNeverThrow() throws Exception {
-        GuestKit.assumeKvm();
+    @OnEveryAccelerator
+    void randomAccessesToEveryDeviceNeverThrow(Accelerator accel) throws Exception {
         Path img = dir.resolve("d.img");
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
             f.setLength(8L << 20);
         }
         MachineConfig cfg = new MachineConfig("fuzz", 2, 64L << 20, GuestKit.IMAGE, null, "", RebootPolicy.Stop,
-                List.of(new MachineConfig.Disk("d0", img, false, "FUZZ")));
+                List.of(new MachineConfig.Disk("d0", img, false, "FUZZ"))).withAccelerator(accel);
         long seed = Long.getLong("fuzz.seed", System.nanoTime());
         Random rnd = new Random(seed);
         int[] sizes = {1, 2, 4, 8};

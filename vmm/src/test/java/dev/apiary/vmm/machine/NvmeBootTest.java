@@ -2,6 +2,7 @@ package dev.apiary.vmm.machine;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import dev.apiary.crds.VirtualMachineSpec.RebootPolicy;
 import dev.apiary.vmm.cpu.GuestStop;
 import java.io.RandomAccessFile;
@@ -11,7 +12,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,10 +23,6 @@ class NvmeBootTest {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void kvm() {
-        GuestKit.assumeKvm();
-    }
 
     /** What the kit writes to LBA {@code lba}: "APIARY-KIT-LBA-%08x" repeated (docs/guestkit.md). */
     static byte[] pattern(long lba) {
@@ -55,18 +51,18 @@ class NvmeBootTest {
         }
     }
 
-    private GuestKit.Run boot(int cpus, String cmdline, Path... disks) throws Exception {
+    private GuestKit.Run boot(Accelerator accel, int cpus, String cmdline, Path... disks) throws Exception {
         List<MachineConfig.Disk> ds = new java.util.ArrayList<>();
         for (int i = 0; i < disks.length; i++) {
             ds.add(new MachineConfig.Disk("d" + i, disks[i], false, String.format("APYTESTSERIAL%07d", i)));
         }
         MachineConfig cfg = new MachineConfig("nvme", cpus, 256 * MiB, GuestKit.IMAGE, null, cmdline,
-                RebootPolicy.Stop, ds);
-        return GuestKit.boot(cfg, 180);
+                RebootPolicy.Stop, ds).withAccelerator(accel);
+        return GuestKit.boot(cfg, 240);
     }
 
-    @Test
-    void guestDrivesTheControllerFromEveryVcpuWithInterrupts() throws Exception {
+    @OnEveryAccelerator
+    void guestDrivesTheControllerFromEveryVcpuWithInterrupts(Accelerator accel) throws Exception {
         Path img = image("d0.img", 64 * MiB);
         // Data the guest must read back: the test writes it before boot.
         byte[] seeded = new byte[8 * LBA];
@@ -84,7 +80,7 @@ class NvmeBootTest {
             f.write(ones);
         }
         int cpus = 4;
-        GuestKit.Run r = boot(cpus, "kit.tests=nvme kit.nvme.write=100,8 kit.nvme.read=300,8 kit.nvme.trim=200,8 "
+        GuestKit.Run r = boot(accel, cpus, "kit.tests=nvme kit.nvme.write=100,8 kit.nvme.read=300,8 kit.nvme.trim=200,8 "
                 + "kit.exit=poweroff", img);
         assertInstanceOf(GuestStop.PowerOff.class, r.stop(), r.stop().describe());
 
@@ -132,9 +128,9 @@ class NvmeBootTest {
         assertEquals("0", GuestKit.Run.field(r.marker("nvme-hostile-summary").orElseThrow(), "failed"));
     }
 
-    @Test
-    void secondDiskIsASecondController() throws Exception {
-        GuestKit.Run r = boot(1, "kit.tests=nvme kit.nvme.hostile=no kit.exit=poweroff",
+    @OnEveryAccelerator
+    void secondDiskIsASecondController(Accelerator accel) throws Exception {
+        GuestKit.Run r = boot(accel, 1, "kit.tests=nvme kit.nvme.hostile=no kit.exit=poweroff",
                 image("a.img", 16 * MiB), image("b.img", 32 * MiB));
         List<String> ctrls = r.markers("nvme-ctrl");
         assertEquals(2, ctrls.size(), r.output());
@@ -145,27 +141,28 @@ class NvmeBootTest {
         assertTrue(nss.contains("KIT nvme-ns ok nsid=1 lbas=65536 lba_size=512 dlfeat=0x9 ctrl=1"), nss.toString());
     }
 
-    @Test
-    void fourKibibyteBlocksWhenTheManifestAsks() throws Exception {
+    @OnEveryAccelerator
+    void fourKibibyteBlocksWhenTheManifestAsks(Accelerator accel) throws Exception {
         MachineConfig cfg = new MachineConfig("nvme4k", 1, 128 * MiB, GuestKit.IMAGE, null,
                 "kit.tests=nvme kit.nvme.hostile=no kit.exit=poweroff", RebootPolicy.Stop,
-                List.of(new MachineConfig.Disk("d0", image("4k.img", 16 * MiB), false, "APY4K", 4096)));
+                List.of(new MachineConfig.Disk("d0", image("4k.img", 16 * MiB), false, "APY4K", 4096)))
+                .withAccelerator(accel);
         GuestKit.Run r = GuestKit.boot(cfg, 180);
         assertEquals("KIT nvme-ns ok nsid=1 lbas=4096 lba_size=4096 dlfeat=0x9 ctrl=0", r.marker("nvme-ns").orElseThrow());
         assertTrue(r.markers("nvme-io").stream().allMatch(l -> l.startsWith("KIT nvme-io ok")), r.output());
     }
 
-    @Test
-    void flushedWritesSurviveKill9OfTheVmm() throws Exception {
+    @OnEveryAccelerator
+    void flushedWritesSurviveKill9OfTheVmm(Accelerator accel) throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
         Files.copy(GuestKit.IMAGE, images.resolve("kit.bzImage"));
         Path img = image("images/disk.img", 16 * MiB);
         Path rt = Files.createDirectories(dir.resolve("rt"));
         Files.writeString(rt.resolve("spec.json"), """
                 {"kind":"VirtualMachine","metadata":{"name":"k9","namespace":"t"},
-                 "spec":{"cpus":1,"memory":"128Mi","disks":[{"name":"d0","bus":"nvme","image":{"path":"disk.img"}}],
+                 "spec":{"accelerator":"%s","cpus":1,"memory":"128Mi","disks":[{"name":"d0","bus":"nvme","image":{"path":"disk.img"}}],
                  "boot":{"kernel":{"path":"kit.bzImage",
-                   "cmdline":"kit.tests=nvme kit.nvme.hostile=no kit.nvme.write=1000,64 kit.exit=halt"}}}}""");
+                   "cmdline":"kit.tests=nvme kit.nvme.hostile=no kit.nvme.write=1000,64 kit.exit=halt"}}}}""".formatted(accel));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process vmm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
                 dev.apiary.vmm.cli.Main.class.getName(), "launch", "--runtime-dir", rt.toString(),

@@ -1,0 +1,56 @@
+package dev.apiary.vmm.os;
+
+/**
+ * The few libc functions the VMM needs. Struct arguments are passed as raw addresses of native memory
+ * ({@link NativeStruct}), so every ioctl goes through one signature; addresses are {@code long}s. After a
+ * call that fails, {@link Native#errno()} on the same thread tells why. Implemented by {@link JffiLibC}.
+ */
+public interface LibC {
+    int O_RDWR = 0x2;
+    int O_CLOEXEC = 0x80000;
+    int PROT_READ = 0x1;
+    int PROT_WRITE = 0x2;
+    int MAP_SHARED = 0x01;
+    int MAP_PRIVATE = 0x02;
+    int MAP_ANONYMOUS = 0x20;
+    int MAP_NORESERVE = 0x4000;
+    int EFD_CLOEXEC = 0x80000;
+    int EFD_NONBLOCK = 0x800;
+    int MADV_DONTDUMP = 16;
+    int MADV_MERGEABLE = 12;
+    int EINTR = 4;
+    int EAGAIN = 11;
+
+    int open(String path, int flags);
+
+    int close(int fd);
+
+    int ioctl(int fd, long request, long arg);
+
+    /** The mapping's address, or -1 (MAP_FAILED). */
+    long mmap(long addr, long length, int prot, int flags, int fd, long offset);
+
+    int munmap(long addr, long length);
+
+    int madvise(long addr, long length, int advice);
+
+    int eventfd(int initval, int flags);
+
+    long read(int fd, long buf, long count);
+
+    long write(int fd, long buf, long count);
+
+    long pthread_self();
+
+    int pthread_kill(long thread, int sig);
+
+    int sigaction(int signum, long act, long oldact);
+
+    int __libc_current_sigrtmin();
+
+    int getpid();
+
+    String strerror(int errnum);
+
+    int fallocate(int fd, int mode, long offset, long length);
+}
