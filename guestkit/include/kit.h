@@ -139,6 +139,7 @@ void test_e820(void);
 void test_pci(void);
 void test_rtc(void);
 void test_pmtimer(void);
+void test_pit(void);
 void test_irq(void);
 void test_cpus(void);
 void test_facts(void);

@@ -96,3 +96,37 @@ void test_pmtimer(void)
     else
         kprintf("KIT pmtimer ok hz=%lu", ticks);
 }
+
+/*
+ * PIT channel 2 through port 0x61, the way Linux's pit_calibrate_tsc uses it: gate high and speaker off in
+ * port 0x61, channel 2 in mode 0 with a 10 ms count, then poll port 0x61 bit 5 (OUT2) until it goes high.
+ * A VMM that leaves port 0x61 unclaimed reads 0xff: OUT2 looks high at once.
+ */
+void test_pit(void)
+{
+    const u32 count = 11932;                    /* 10 ms at 1.193182 MHz */
+    u8 saved = inb(0x61);
+    outb(0x61, (u8)((saved & ~0x02) | 0x01));
+    outb(0x43, 0xb0);                           /* channel 2, lobyte/hibyte, mode 0, binary */
+    outb(0x42, (u8)(count & 0xff));
+    outb(0x42, (u8)(count >> 8));
+    u64 t0 = rdtsc();
+    u8 first = inb(0x61);
+    u64 polls = 1;
+    while (!(inb(0x61) & 0x20)) {
+        if (++polls > 50000000ul) break;
+    }
+    u64 t1 = rdtsc();
+    outb(0x61, saved);
+    u64 us = (t1 - t0) * 1000000ul / (tsc_hz ? tsc_hz : 1);
+    if (first == 0xff)
+        kprintf("KIT pit fail port 0x61 reads 0xff (unclaimed)");
+    else if (first & 0x20)
+        kprintf("KIT pit fail OUT2 high right after the count was loaded (port61=0x%x)", first);
+    else if (polls > 50000000ul)
+        kprintf("KIT pit fail OUT2 never went high (port61=0x%x)", first);
+    else if (us < 9000 || us > 200000)
+        kprintf("KIT pit fail 10 ms count took %lu us", us);
+    else
+        kprintf("KIT pit ok us=%lu polls=%lu", us, polls);
+}

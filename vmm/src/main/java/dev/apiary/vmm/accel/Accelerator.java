@@ -14,6 +14,12 @@ public interface Accelerator extends AutoCloseable {
     /** The most vCPUs one VM may have here. */
     int maxVcpus();
 
+    /**
+     * Whether distribution kernels and UEFI firmware run here at useful speed: true, false, or null when not
+     * known yet (KVM's capability probe runs only when needed).
+     */
+    Boolean fullGuests();
+
     /** A VM with guest RAM laid out as {@code layout} and the platform's interrupt controllers and timers. */
     AccelVm createVm(MemoryLayout layout, int cpus);
 

@@ -6,7 +6,6 @@ import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cli.SerialSocket;
 import dev.apiary.vmm.cpu.GuestStop;
 import dev.apiary.vmm.os.NativeException;
-import dev.apiary.vmm.accel.kvm.HostFacts;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
 import java.io.IOException;
@@ -184,7 +183,7 @@ public final class Launcher {
         s.put("vcpus", config == null ? null : config.cpus());
         s.put("memoryBytes", config == null ? null : config.memoryBytes());
         s.put("devices", m == null ? List.of() : m.inventory().stream().map(d -> d.name()).toList());
-        s.put("fullGuests", HostFacts.probeIfDone());
+        s.put("fullGuests", m == null ? null : m.fullGuests());
         s.put("accelerator", m == null ? null : m.accelerator());
         return s;
     }

@@ -153,6 +153,11 @@ public final class Machine implements AutoCloseable, SystemControl {
         return accel.name();
     }
 
+    /** The accelerator's verdict on full guests (null: not known yet). */
+    public Boolean fullGuests() {
+        return accel.fullGuests();
+    }
+
     /** Why this accelerator was chosen when the manifest said Auto and KVM was not usable; else null. */
     public String acceleratorNote() {
         return acceleratorNote;

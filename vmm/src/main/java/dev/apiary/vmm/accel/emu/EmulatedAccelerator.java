@@ -29,6 +29,12 @@ public final class EmulatedAccelerator implements Accelerator {
         return MAX_VCPUS;
     }
 
+    /** Not yet: no x87/SSE, so distribution kernels and OVMF do not boot on the software CPU. */
+    @Override
+    public Boolean fullGuests() {
+        return false;
+    }
+
     @Override
     public AccelVm createVm(MemoryLayout layout, int cpus) {
         return new EmulatedVm(layout, cpus);

@@ -35,6 +35,11 @@ public final class KvmAccelerator implements Accelerator {
     }
 
     @Override
+    public Boolean fullGuests() {
+        return HostFacts.probeIfDone();
+    }
+
+    @Override
     public AccelVm createVm(MemoryLayout layout, int cpus) {
         return KvmAccelVm.create(kvm, layout);
     }
