@@ -83,6 +83,7 @@ struct kinfo {
     int gbpages;
     u32 sysret_gp_cs, sysret_gp_ss;
     int int80_via_ud;       /* int $0x80 from CPL3 arrived as #UD */
+    volatile u32 pf_probe_hits; /* #PF at the cpubench probe page, skipped */
     u64 low_top;            /* end of RAM below 4 GiB: the hole above it is mapped uncached */
     u64 mapped_top;         /* end of the identity map */
     volatile u32 vec_count[256];    /* interrupts per vector (VEC_DYN_BASE..VEC_DYN_END) */
@@ -140,6 +141,7 @@ void test_pci(void);
 void test_rtc(void);
 void test_pmtimer(void);
 void test_pit(void);
+void test_cpubench(void);
 void test_irq(void);
 void test_cpus(void);
 void test_facts(void);
