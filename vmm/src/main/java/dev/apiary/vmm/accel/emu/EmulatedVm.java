@@ -9,7 +9,7 @@ import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.InterruptLine;
 import dev.apiary.vmm.device.IoEventRegistrar;
 import dev.apiary.vmm.device.MsiSink;
-import dev.apiary.vmm.intc.EmulatedInterruptControllers;
+import dev.apiary.vmm.intc.InterruptControllers;
 import dev.apiary.vmm.intc.LocalApic;
 import dev.apiary.vmm.memory.AnonymousRam;
 import dev.apiary.vmm.memory.GuestMemory;
@@ -28,7 +28,7 @@ final class EmulatedVm implements AccelVm {
     private final GuestClock clock = new GuestClock();
     private final EmulatedBus bus;
     private final X86Platform platform;
-    private final EmulatedInterruptControllers intc;
+    private final InterruptControllers intc;
     private final Pit8254 pit;
     private final List<EmulatedVcpu> vcpus = new ArrayList<>();
     /** The local APIC of the vCPU running on this thread: each vCPU sees its own at 0xFEE00000. */
@@ -38,7 +38,7 @@ final class EmulatedVm implements AccelVm {
         this.ram = AnonymousRam.map(layout.ramRegions());
         this.bus = new EmulatedBus(ram.memory());
         this.platform = new X86Platform(bus, clock);
-        this.intc = new EmulatedInterruptControllers(cpus, clock);
+        this.intc = new InterruptControllers(cpus, clock);
         this.pit = new Pit8254(intc.irq(0));
     }
 
@@ -66,10 +66,9 @@ final class EmulatedVm implements AccelVm {
     @Override
     public void attachPlatform(Bus ports, Bus mmio) {
         bus.attach(ports, mmio);
-        intc.attach(ports);
+        intc.attach(ports, mmio);
         pit.attach(ports);
-        mmio.register(EmulatedInterruptControllers.IOAPIC_BASE, 0x1000, "ioapic", intc.ioApic());
-        mmio.register(EmulatedInterruptControllers.LAPIC_BASE, 0x1000, "lapic", new IoHandler() {
+        mmio.register(MemoryLayout.LAPIC_BASE, 0x1000, "lapic", new IoHandler() {
             @Override
             public long read(long offset, int size) {
                 LocalApic a = currentApic.get();
