@@ -112,12 +112,12 @@ final class OpcodeTable {
     final Entry[] oneByte = new Entry[256];
     final Entry[] twoByte = new Entry[256];
 
-    static final OpcodeTable TABLE = new OpcodeTable();
-
     private static final Op[] ALU8 = {Op.ADD, Op.OR, Op.ADC, Op.SBB, Op.AND, Op.SUB, Op.XOR, Op.CMP};
     private static final Op[] SHIFT8 = {Op.ROL, Op.ROR, Op.RCL, Op.RCR, Op.SHL, Op.SHR, Op.SAL, Op.SAR};
     static final String[] CONDITIONS = {"o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge",
         "le", "g"};
+    /** Declared after the tables it reads while being built. */
+    static final OpcodeTable TABLE = new OpcodeTable();
 
     private static Entry e(String m, Op op, String operands) {
         return new Entry(m, op, operands, 0, 0);
