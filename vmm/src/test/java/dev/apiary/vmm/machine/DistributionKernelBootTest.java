@@ -2,6 +2,7 @@ package dev.apiary.vmm.machine;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.apiary.vmm.accel.kvm.HostFacts;
 import dev.apiary.crds.VirtualMachineSpec.RebootPolicy;
 import dev.apiary.vmm.cpu.GuestStop;
 import java.io.ByteArrayOutputStream;
