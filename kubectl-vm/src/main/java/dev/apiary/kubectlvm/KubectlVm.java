@@ -191,7 +191,8 @@ public final class KubectlVm implements Callable<Integer> {
         }
     }
 
-    @Command(name = "list", aliases = "ls", description = "List VMs with their phase, node, pid and boot time.")
+    @Command(name = "list", aliases = "ls",
+            description = "List VMs with their phase, node, accelerator, pid and boot time.")
     static final class ListVms implements Callable<Integer> {
         @ParentCommand
         KubectlVm top;
@@ -212,15 +213,16 @@ public final class KubectlVm implements Callable<Integer> {
     static String table(List<VirtualMachine> vms, boolean withNamespace, Instant now) {
         if (vms.isEmpty()) return "";
         StringBuilder b = new StringBuilder();
-        String fmt = (withNamespace ? "%-16s " : "%s") + "%-20s %-10s %-14s %-6s %-8s %-9s %s%n";
-        b.append(String.format(fmt, withNamespace ? "NAMESPACE" : "", "NAME", "PHASE", "NODE", "READY", "PID", "BOOT",
-                "AGE"));
+        String fmt = (withNamespace ? "%-16s " : "%s") + "%-20s %-10s %-14s %-6s %-9s %-8s %-9s %s%n";
+        b.append(String.format(fmt, withNamespace ? "NAMESPACE" : "", "NAME", "PHASE", "NODE", "READY", "ACCEL", "PID",
+                "BOOT", "AGE"));
         for (VirtualMachine vm : vms) {
             VirtualMachineStatus s = vm.getStatus();
             String ready = s == null ? "" : s.conditions.stream().filter(c -> "Ready".equals(c.getType()))
                     .map(Condition::getStatus).findFirst().orElse("");
             b.append(String.format(fmt, withNamespace ? vm.getMetadata().getNamespace() : "", vm.getMetadata().getName(),
                     s == null || s.phase == null ? "" : s.phase, s == null || s.nodeName == null ? "" : s.nodeName, ready,
+                    s == null || s.accelerator == null ? "" : s.accelerator,
                     s == null || s.vmm == null || s.vmm.pid == null ? "" : s.vmm.pid,
                     s == null || s.vmm == null || s.vmm.bootMillis == null ? "" : s.vmm.bootMillis + "ms",
                     age(vm.getMetadata().getCreationTimestamp(), now)));
