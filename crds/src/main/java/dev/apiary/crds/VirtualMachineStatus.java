@@ -24,6 +24,12 @@ public class VirtualMachineStatus {
     public VmmProcess vmm;
     /** Agent: how to reach the agent that runs this VM. */
     public Agent agent;
+    /**
+     * Agent: the accelerator the current (or last) run got, from the VMM's state.json; absent before the VMM has
+     * said, and for a run that never started a guest.
+     */
+    @JsonPropertyDescription("Agent: the accelerator this run got (KVM or Emulated), as the VMM reported it.")
+    public Accelerator accelerator;
 
     /** Operator: whether the node's agent should have the VM running. */
     @JsonPropertyDescription("Operator: Running or Stopped; the agent makes it so for run runId.")

@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "CPUs", jsonPath = ".status.capacity.cpus", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Memory", jsonPath = ".status.capacity.memory", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "VMs", jsonPath = ".status.allocated.vms", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Accelerators", jsonPath = ".status.accelerators[?(@.available==true)].name",
+        type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Full-Guests", jsonPath = ".status.kvm.fullGuests", type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class VmmNode extends CustomResource<VmmNodeSpec, VmmNodeStatus> {

@@ -15,8 +15,14 @@ public class VmmNodeStatus {
     public Resources capacity;
     /** Operator: what the VMs bound here hold (sum of their spec.cpus and spec.memory), and how many. */
     public Allocated allocated;
-    /** Agent: KVM facts from the host probe. */
+    /** Agent: KVM facts from the host probe. Kept for operators that predate {@link #accelerators}. */
     public Kvm kvm;
+    /**
+     * Agent: every accelerator the node's VMM knows, with its verdict (vmm doctor). Absent from agents that predate
+     * it; readers then take KVM from {@link #kvm} and assume no software CPU.
+     */
+    @JsonPropertyDescription("Each accelerator the node's VMM offers (KVM, Emulated) and whether it is available here.")
+    public List<AcceleratorInfo> accelerators;
     /** Agent: RFC 3339 time of the last heartbeat; the operator calls the node NotReady when it is too old. */
     @JsonPropertyDescription("RFC 3339 time of the agent's last heartbeat.")
     public String heartbeatTime;
@@ -48,6 +54,28 @@ public class VmmNodeStatus {
         @JsonPropertyDescription("Whether kernel-mode guest code runs natively (distribution kernels, OVMF).")
         public Boolean fullGuests;
         public String reason;
+    }
+
+    /** One accelerator's verdict on this node, as {@code vmm doctor --json} gives it. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class AcceleratorInfo {
+        @JsonPropertyDescription("KVM or Emulated (a newer VMM may report others).")
+        public String name;
+        @JsonPropertyDescription("Whether VMs can run with this accelerator on this node.")
+        public Boolean available;
+        @JsonPropertyDescription("Whether kernel-mode guest code (distribution kernels, OVMF) runs with it.")
+        public Boolean fullGuests;
+        @JsonPropertyDescription("Why, in words (e.g. /dev/kvm does not exist).")
+        public String reason;
+
+        public AcceleratorInfo() {}
+
+        public AcceleratorInfo(String name, Boolean available, Boolean fullGuests, String reason) {
+            this.name = name;
+            this.available = available;
+            this.fullGuests = fullGuests;
+            this.reason = reason;
+        }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -49,6 +49,30 @@ class GeneratedCrdTest {
             assertTrue(status.has(f), f);
         }
         assertTrue(status.at("/kvm/properties").has("fullGuests"));
+        JsonNode accel = status.at("/accelerators/items/properties");
+        for (String f : List.of("name", "available", "fullGuests", "reason")) {
+            assertTrue(accel.has(f), "accelerators[]." + f);
+        }
+        List<String> names = new ArrayList<>();
+        spec.at("/versions/0/additionalPrinterColumns").forEach(c -> names.add(c.path("name").asText()));
+        assertEquals(List.of("Ready", "CPUs", "Memory", "VMs", "Accelerators", "Full-Guests", "Age"), names);
+    }
+
+    @Test
+    void virtualMachineStatusSaysWhichAcceleratorARunGot() throws Exception {
+        JsonNode version = crd("virtualmachines.apiary.dev-v1.yml").at("/spec/versions/0");
+        List<String> values = new ArrayList<>();
+        version.at("/schema/openAPIV3Schema/properties/status/properties/accelerator/enum")
+                .forEach(e -> values.add(e.asText()));
+        assertEquals(List.of("Emulated", "KVM"), values.stream().sorted().toList());
+        List<String> choices = new ArrayList<>();
+        version.at("/schema/openAPIV3Schema/properties/spec/properties/accelerator/enum")
+                .forEach(e -> choices.add(e.asText()));
+        assertEquals(List.of("Auto", "Emulated", "KVM"), choices.stream().sorted().toList());
+        assertEquals("Auto", version.at("/schema/openAPIV3Schema/properties/spec/properties/accelerator/default").asText());
+        for (JsonNode c : version.path("additionalPrinterColumns")) {
+            if (c.path("name").asText().equals("Accel")) assertEquals(".status.accelerator", c.path("jsonPath").asText());
+        }
     }
 
     @Test
@@ -56,7 +80,7 @@ class GeneratedCrdTest {
         List<String> names = new ArrayList<>();
         crd("virtualmachines.apiary.dev-v1.yml").at("/spec/versions/0/additionalPrinterColumns")
                 .forEach(c -> names.add(c.path("name").asText()));
-        assertEquals(List.of("Phase", "Node", "CPUs", "Memory", "Ready", "Age"), names);
+        assertEquals(List.of("Phase", "Node", "CPUs", "Memory", "Ready", "Accel", "Age"), names);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.apiary.e2e;
 
 import dev.apiary.agent.AgentRuntime;
 import dev.apiary.agent.AgentSettings;
+import dev.apiary.agent.node.HostFacts;
 import dev.apiary.agent.it.MockApiServer;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.operator.lifecycle.Backoff;
@@ -44,13 +45,24 @@ public final class Cluster implements AutoCloseable {
         Files.copy(kitImage(root), images.resolve("apiary-kit.bzImage"));
     }
 
-    /** Why this host cannot run the test, or null. */
+    /**
+     * Why this host cannot run the test, or null: the VMM and guest kit must be built, and {@code vmm doctor} must
+     * offer some accelerator (KVM, or the software CPU on hosts without it).
+     */
     public static String unusableReason(Path root) {
-        if (!Files.exists(Path.of("/dev/kvm"))) return "no /dev/kvm on this host";
-        if (!Files.isReadable(Path.of("/dev/kvm")) || !Files.isWritable(Path.of("/dev/kvm"))) return "/dev/kvm not usable";
         if (!Files.exists(root.resolve("vmm/target/classpath.txt"))) return "the VMM is not built (mvn -DskipTests install)";
         if (!Files.exists(kitImage(root))) return "the guest kit is not built (guestkit/target/apiary-kit.bzImage)";
+        HostFacts f = hostFacts(root);
+        if (f.accelerators() == null || !f.canRunVms()) {
+            return "vmm doctor offers no accelerator on this host: " + (f.accelerators() == null ? f.reason()
+                    : f.accelerators().stream().map(a -> a.name() + ": " + a.reason()).toList());
+        }
         return null;
+    }
+
+    /** What {@code bin/vmm doctor --json} says of this host, read as the agent reads it. */
+    public static HostFacts hostFacts(Path root) {
+        return HostFacts.probe(HostFacts.basic(), List.of(root.resolve("bin/vmm").toString()));
     }
 
     static Path kitImage(Path root) {

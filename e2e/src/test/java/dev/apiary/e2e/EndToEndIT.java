@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.apiary.agent.it.AgentClient;
+import dev.apiary.agent.node.HostFacts;
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.ConditionTypes;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VmPhase;
+import dev.apiary.crds.VmmNode;
 import dev.apiary.kubectlvm.KubectlVm;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -21,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole path on real KVM: apply a VirtualMachine to the mock API server → the operator schedules it → the agent
+ * The whole path with a real VMM (KVM, or the software CPU where the host has no KVM): apply a VirtualMachine to the mock API server → the operator schedules it → the agent
  * runs a real VMM with the guest kit → Running → serial history through the agent API and kubectl vm; stop, start,
  * kill -9 with RerunOnFailure, agent restart (the VM keeps its pid), delete (process gone, directory removed,
  * finalizers released); wrong and missing tokens refused.
@@ -43,7 +46,7 @@ class EndToEndIT {
                     .grant("alice", "list", "default", "*");
             c.startOperator();
             c.startAgent();
-            await("VmmNode", () -> c.api.client.resources(dev.apiary.crds.VmmNode.class).withName(Cluster.NODE).get(),
+            await("VmmNode", () -> c.api.client.resources(VmmNode.class).withName(Cluster.NODE).get(),
                     n -> n != null && n.getStatus() != null && n.getStatus().heartbeatTime != null, T);
 
             // Apply → Scheduled → Running.
@@ -57,6 +60,10 @@ class EndToEndIT {
             long pid = vm.getStatus().vmm.pid;
             assertTrue(vm.getMetadata().getFinalizers().contains(Finalizers.AGENT));
             assertEquals(c.agent().endpoint(), vm.getStatus().agent.endpoint);
+            // Auto: KVM where the host's KVM is usable, else the software CPU; the VM's status says which.
+            HostFacts host = Cluster.hostFacts(root);
+            boolean kvm = host.accelerators().stream().anyMatch(a -> a.name().equals("KVM") && a.available());
+            assertEquals(kvm ? Accelerator.KVM : Accelerator.Emulated, vm.getStatus().accelerator);
 
             // The serial history through the agent API holds the guest's markers; kubectl vm logs prints it.
             AgentClient api = new AgentClient(c.agent().endpoint());
@@ -121,11 +128,14 @@ class EndToEndIT {
             awaitDead(pid);
             assertFalse(Files.exists(tmp.resolve("run").resolve(uid)));
 
-            // The node carries the VMM's capability probe verdict (it runs in the background at agent start).
-            var node = await("probe verdict on the VmmNode", () -> c.api.client.resources(dev.apiary.crds.VmmNode.class)
-                    .withName(Cluster.NODE).get(), n -> n.getStatus().kvm != null && n.getStatus().kvm.fullGuests != null, T);
-            assertEquals(12, node.getStatus().kvm.apiVersion);
-            assertTrue(node.getStatus().kvm.present);
+            // The node carries the VMM's capability probe verdicts (it runs in the background at agent start): each
+            // accelerator as vmm doctor sees this host, and the old kvm block.
+            var node = await("probe verdict on the VmmNode", () -> c.api.client.resources(VmmNode.class)
+                    .withName(Cluster.NODE).get(), n -> n.getStatus().accelerators != null, T);
+            assertEquals(host.accelerators().stream().map(a -> a.name() + "=" + a.available()).toList(),
+                    node.getStatus().accelerators.stream().map(a -> a.name + "=" + a.available).toList());
+            assertEquals(host.kvmPresent(), node.getStatus().kvm.present);
+            if (kvm) assertEquals(12, node.getStatus().kvm.apiVersion);
         }
     }
 

@@ -12,10 +12,12 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine;
@@ -43,6 +45,9 @@ public final class KubectlVm implements Callable<Integer> {
     @Option(names = "--insecure-skip-tls-verify", description = "do not check the agent's certificate",
             scope = CommandLine.ScopeType.INHERIT)
     boolean insecure;
+    @Option(names = {"-v", "--verbose"}, description = "show the client libraries' warnings (quiet by default)",
+            scope = CommandLine.ScopeType.INHERIT)
+    boolean verbose;
 
     final Supplier<KubernetesClient> clients;
     final PrintStream out;
@@ -55,14 +60,46 @@ public final class KubectlVm implements Callable<Integer> {
         this.err = err;
     }
 
+    /** slf4j-simple's level property; read once, when the first logger is made, so it is set before anything logs. */
+    static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+
     public static void main(String[] args) {
+        if (System.getProperty(LOG_LEVEL) == null) System.setProperty(LOG_LEVEL, logLevel(args));
         System.exit(run(args, null, System.out, System.err));
+    }
+
+    /** The client libraries' log level: off, so every message is the plugin's one line; warnings with -v. */
+    static String logLevel(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) break;
+            if (a.equals("-v") || a.equals("--verbose")) return "warn";
+        }
+        return "off";
+    }
+
+    /**
+     * Why there is no cluster to talk to, as kubectl says it, or null: no {@code KUBECONFIG}, no
+     * {@code ~/.kube/config}, and not in a pod (fabric8 would otherwise try https://kubernetes.default.svc and
+     * report that it cannot reach it, which hides the real problem).
+     */
+    static String noKubeconfig(Map<String, String> env, Path home) {
+        String kc = env.get("KUBECONFIG");
+        if (kc != null && !kc.isBlank()) return null;
+        if (home != null && Files.exists(home.resolve(".kube/config"))) return null;
+        if (env.get("KUBERNETES_SERVICE_HOST") != null
+                && Files.exists(Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token"))) {
+            return null;
+        }
+        return "no kubeconfig found: set KUBECONFIG or create ~/.kube/config";
     }
 
     /** Runs the plugin; {@code clients} null: from the user's kubeconfig (KUBECONFIG, ~/.kube/config, in-cluster). */
     public static int run(String[] args, Supplier<KubernetesClient> clients, PrintStream out, PrintStream err) {
         KubectlVm[] self = new KubectlVm[1];
         Supplier<KubernetesClient> factory = clients != null ? clients : () -> {
+            String none = System.getProperty("kubeconfig") != null ? null
+                    : noKubeconfig(System.getenv(), Path.of(System.getProperty("user.home")));
+            if (none != null) throw new PluginException(none);
             Config c = self[0].context == null ? Config.autoConfigure(null) : Config.autoConfigure(self[0].context);
             return new KubernetesClientBuilder().withConfig(new ConfigBuilder(c).build()).build();
         };
@@ -191,7 +228,8 @@ public final class KubectlVm implements Callable<Integer> {
         }
     }
 
-    @Command(name = "list", aliases = "ls", description = "List VMs with their phase, node, pid and boot time.")
+    @Command(name = "list", aliases = "ls",
+            description = "List VMs with their phase, node, accelerator, pid and boot time.")
     static final class ListVms implements Callable<Integer> {
         @ParentCommand
         KubectlVm top;
@@ -212,15 +250,16 @@ public final class KubectlVm implements Callable<Integer> {
     static String table(List<VirtualMachine> vms, boolean withNamespace, Instant now) {
         if (vms.isEmpty()) return "";
         StringBuilder b = new StringBuilder();
-        String fmt = (withNamespace ? "%-16s " : "%s") + "%-20s %-10s %-14s %-6s %-8s %-9s %s%n";
-        b.append(String.format(fmt, withNamespace ? "NAMESPACE" : "", "NAME", "PHASE", "NODE", "READY", "PID", "BOOT",
-                "AGE"));
+        String fmt = (withNamespace ? "%-16s " : "%s") + "%-20s %-10s %-14s %-6s %-9s %-8s %-9s %s%n";
+        b.append(String.format(fmt, withNamespace ? "NAMESPACE" : "", "NAME", "PHASE", "NODE", "READY", "ACCEL", "PID",
+                "BOOT", "AGE"));
         for (VirtualMachine vm : vms) {
             VirtualMachineStatus s = vm.getStatus();
             String ready = s == null ? "" : s.conditions.stream().filter(c -> "Ready".equals(c.getType()))
                     .map(Condition::getStatus).findFirst().orElse("");
             b.append(String.format(fmt, withNamespace ? vm.getMetadata().getNamespace() : "", vm.getMetadata().getName(),
                     s == null || s.phase == null ? "" : s.phase, s == null || s.nodeName == null ? "" : s.nodeName, ready,
+                    s == null || s.accelerator == null ? "" : s.accelerator,
                     s == null || s.vmm == null || s.vmm.pid == null ? "" : s.vmm.pid,
                     s == null || s.vmm == null || s.vmm.bootMillis == null ? "" : s.vmm.bootMillis + "ms",
                     age(vm.getMetadata().getCreationTimestamp(), now)));

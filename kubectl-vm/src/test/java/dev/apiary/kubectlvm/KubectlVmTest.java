@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VmPhase;
@@ -46,7 +47,7 @@ class KubectlVmTest {
     }
 
     @Test
-    void listShowsPhaseNodePidAndBoot() {
+    void listShowsPhaseNodeAcceleratorPidAndBoot() {
         VirtualMachine vm = new VirtualMachine();
         vm.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace("default")
                 .withCreationTimestamp("2026-01-01T00:00:00Z").build());
@@ -56,8 +57,13 @@ class KubectlVmTest {
         vm.getStatus().vmm = new VirtualMachineStatus.VmmProcess();
         vm.getStatus().vmm.pid = 4242L;
         vm.getStatus().vmm.bootMillis = 321L;
+        vm.getStatus().accelerator = Accelerator.Emulated;
         String t = KubectlVm.table(List.of(vm), false, Instant.parse("2026-01-01T00:05:00Z"));
         assertTrue(t.startsWith("NAME"), t);
+        String[] lines = t.split("\n");
+        int col = lines[0].indexOf("ACCEL");
+        assertTrue(col > 0, t);
+        assertTrue(lines[1].startsWith("Emulated", col), "the accelerator sits under ACCEL: " + t);
         assertTrue(t.contains("web") && t.contains("Running") && t.contains("node-a") && t.contains("4242")
                 && t.contains("321ms") && t.contains("5m"), t);
     }

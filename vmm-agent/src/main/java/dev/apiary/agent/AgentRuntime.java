@@ -104,7 +104,8 @@ public final class AgentRuntime implements AutoCloseable {
         timer.scheduleAtFixedRate(this::heartbeatQuietly, beat, beat, TimeUnit.MILLISECONDS);
         CompletableFuture.runAsync(() -> {
             HostFacts f = HostFacts.probe(HostFacts.basic(), settings.vmmCommand());
-            LOG.infof("host probe: KVM API %s, full guests %s (%s)", f.kvmApiVersion(), f.fullGuests(), f.reason());
+            LOG.infof("host probe: KVM API %s, full guests %s (%s); accelerators %s", f.kvmApiVersion(),
+                    f.fullGuests(), f.reason(), f.accelerators());
             registration.facts(f);
             timer.execute(this::heartbeatQuietly);
         });

@@ -7,6 +7,7 @@ import dev.apiary.crds.VmmNode;
 import dev.apiary.crds.VmmNodeStatus;
 import dev.apiary.operator.lifecycle.Conditions;
 import dev.apiary.operator.lifecycle.NodeState;
+import dev.apiary.operator.scheduling.AcceleratorOffer;
 import dev.apiary.operator.scheduling.NodeView;
 import dev.apiary.operator.scheduling.Quantities;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -107,7 +108,8 @@ public final class ClusterView {
                     .map(c -> "NotReady: " + c.getReason() + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")"))
                     .orElse("NotReady: no Ready condition");
         }
-        if (s.kvm != null && Boolean.FALSE.equals(s.kvm.present)) return "NotReady: no /dev/kvm";
+        // An agent from before status.accelerators could run VMs only with KVM (newer agents say so in Ready).
+        if (s.accelerators == null && s.kvm != null && Boolean.FALSE.equals(s.kvm.present)) return "NotReady: no /dev/kvm";
         return null;
     }
 
@@ -164,7 +166,7 @@ public final class ClusterView {
             long[] a = alloc.getOrDefault(n.getMetadata().getName(), new long[3]);
             out.add(new NodeView(n.getMetadata().getName(), n.getMetadata().getLabels(), notReadyReason(n),
                     n.getSpec() != null && Boolean.TRUE.equals(n.getSpec().unschedulable), cpus, mem, (int) a[0], a[1],
-                    (int) a[2]));
+                    (int) a[2], AcceleratorOffer.of(s)));
         }
         return out;
     }

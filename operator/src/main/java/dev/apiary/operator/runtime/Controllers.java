@@ -5,6 +5,7 @@ import dev.apiary.crds.VmPhase;
 import dev.apiary.crds.VmmNode;
 import dev.apiary.operator.lifecycle.VmPlanner;
 import dev.apiary.operator.node.VmmNodeReconciler;
+import dev.apiary.operator.scheduling.AcceleratorOffer;
 import dev.apiary.operator.vm.VmApi;
 import dev.apiary.operator.vm.VmReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -134,7 +135,8 @@ public final class Controllers {
                 || !Objects.equals(String.valueOf(a.getSpec() == null ? null : a.getSpec().unschedulable),
                         String.valueOf(b.getSpec() == null ? null : b.getSpec().unschedulable))
                 || !Objects.equals(capacity(a), capacity(b))
-                || !Objects.equals(ready(a), ready(b));
+                || !Objects.equals(ready(a), ready(b))
+                || !Objects.equals(AcceleratorOffer.of(a.getStatus()), AcceleratorOffer.of(b.getStatus()));
     }
 
     private static String capacity(VmmNode n) {

@@ -150,7 +150,8 @@ public final class VmReconciler {
     }
 
     private Placement place(VirtualMachineSpec spec) {
-        return Scheduler.place(spec.cpus, Quantities.bytes(spec.memory), spec.nodeSelector, view.nodeViews());
+        return Scheduler.place(spec.cpus, Quantities.bytes(spec.memory), spec.nodeSelector, spec.accelerator,
+                view.nodeViews());
     }
 
     private static VirtualMachine copy(VirtualMachine vm) {

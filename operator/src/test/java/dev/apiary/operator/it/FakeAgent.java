@@ -1,8 +1,10 @@
 package dev.apiary.operator.it;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.VirtualMachine;
+import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VirtualMachineStatus.DesiredState;
 import dev.apiary.crds.VmPhase;
@@ -55,9 +57,32 @@ public final class FakeAgent implements AutoCloseable {
             st.kvm.apiVersion = 12;
             st.kvm.fullGuests = false;
             st.kvm.reason = "nested PVM: kernel-mode guest code is emulated";
+            st.accelerators = offers(true);
             st.endpoint = "https://" + node + ":9443";
         });
         heartbeat();
+    }
+
+    /** Whether this node's KVM is usable (its VmmNode says so); the software CPU is always there. */
+    private volatile boolean kvm = true;
+
+    /** From now on this node has no usable KVM, as a host without /dev/kvm: VMs run on the software CPU. */
+    public FakeAgent withoutKvm() {
+        kvm = false;
+        nodeStatus(st -> {
+            st.kvm.present = false;
+            st.kvm.apiVersion = null;
+            st.kvm.fullGuests = null;
+            st.kvm.reason = "/dev/kvm does not exist";
+            st.accelerators = offers(false);
+        });
+        return this;
+    }
+
+    private static List<VmmNodeStatus.AcceleratorInfo> offers(boolean kvm) {
+        return List.of(new VmmNodeStatus.AcceleratorInfo("KVM", kvm, false,
+                        kvm ? "nested PVM: kernel-mode guest code is emulated" : "/dev/kvm does not exist"),
+                new VmmNodeStatus.AcceleratorInfo("Emulated", true, false, "software x86-64 CPU"));
     }
 
     /** One heartbeat: heartbeatTime now and Ready=True. */
@@ -150,7 +175,27 @@ public final class FakeAgent implements AutoCloseable {
                     && !(st.exit != null && st.runId.equals(st.exit.runId))) {
                 if (!holds) fin(vm.getMetadata().getNamespace(), vm.getMetadata().getName(), true);
                 long run = st.runId;
+                VirtualMachineSpec.Accelerator wanted = st.runSpec == null || st.runSpec.accelerator == null
+                        ? VirtualMachineSpec.Accelerator.Auto : st.runSpec.accelerator;
+                if (wanted == VirtualMachineSpec.Accelerator.KVM && !kvm) {
+                    // As the VMM does (docs/vmm-process.md): exit 2, BadInput; the agent reports BootFailed.
+                    String why = "spec.accelerator: KVM is not usable on this host: /dev/kvm does not exist";
+                    status(vm, s -> {
+                        s.phase = VmPhase.Failed;
+                        s.exit = exit(run, "BootFailed", why);
+                        s.exit.exitCode = 2;
+                        s.vmm = null;
+                        s.accelerator = null;
+                        ready(s, "False", "BootFailed");
+                        return s;
+                    });
+                    fin(vm.getMetadata().getNamespace(), vm.getMetadata().getName(), false);
+                    continue;
+                }
+                Accelerator got = kvm && wanted != VirtualMachineSpec.Accelerator.Emulated ? Accelerator.KVM
+                        : Accelerator.Emulated;
                 status(vm, s -> {
+                    s.accelerator = got;
                     s.phase = VmPhase.Running;
                     s.vmm = new VirtualMachineStatus.VmmProcess();
                     s.vmm.pid = ++pid;

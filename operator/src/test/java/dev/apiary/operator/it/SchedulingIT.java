@@ -3,6 +3,7 @@ package dev.apiary.operator.it;
 import static dev.apiary.operator.it.MockCluster.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VmPhase;
 import java.util.Map;
@@ -61,5 +62,44 @@ class SchedulingIT {
         assertNull(k.vm("big"));
         await("allocated follows", () -> k.node("node-a").getStatus().allocated,
                 a -> a != null && Objects.equals(a.cpus, 2) && Objects.equals(a.vms, 1));
+    }
+
+    @Test
+    void aKvmVmWaitsForANodeWithKvmWhileAutoRunsOnTheSoftwareCpu() {
+        k.agent("node-soft", 8, "16Gi", Map.of()).withoutKvm().startHeartbeats().startRunning();
+        k.startOperator();
+        k.create(vmYaml("native", "Always", 1, "1Gi").replace("  cpus:", "  accelerator: KVM\n  cpus:"));
+        VirtualMachine pending = await("native unschedulable", () -> k.vm("native"),
+                vm -> condition(vm, "Scheduled").map(c -> "False".equals(c.getStatus())).orElse(false));
+        assertEquals(VmPhase.Pending, pending.getStatus().phase);
+        assertNull(pending.getStatus().nodeName, "never placed on a node without KVM");
+        var c = condition(pending, "Scheduled").orElseThrow();
+        assertEquals("NoNodeWithKVM", c.getReason());
+        assertTrue(c.getMessage().contains("node-soft: /dev/kvm does not exist"), c.getMessage());
+        await("event FailedScheduling", () -> k.eventReasons("native"), r -> r.contains("FailedScheduling"));
+
+        k.create(vmYaml("auto", "Always", 1, "1Gi"));
+        VirtualMachine auto = await("auto running", () -> k.vm("auto"),
+                vm -> vm.getStatus() != null && vm.getStatus().phase == VmPhase.Running);
+        assertEquals("node-soft", auto.getStatus().nodeName);
+        assertEquals(Accelerator.Emulated, auto.getStatus().accelerator, "the VM shows it runs emulated");
+
+        // A node with KVM joins: the parked VM is placed there at once, and runs with KVM.
+        k.agent("node-kvm", 2, "4Gi", Map.of()).startHeartbeats().startRunning();
+        VirtualMachine bound = await("native running on node-kvm", () -> k.vm("native"),
+                vm -> vm.getStatus().phase == VmPhase.Running);
+        assertEquals("node-kvm", bound.getStatus().nodeName);
+        assertEquals(Accelerator.KVM, bound.getStatus().accelerator);
+        assertEquals("True", condition(bound, "Scheduled").orElseThrow().getStatus());
+
+        // Auto prefers KVM though node-soft is emptier; Emulated goes where the spread rule says.
+        k.create(vmYaml("auto2", "Always", 1, "1Gi"));
+        k.create(vmYaml("soft", "Always", 1, "1Gi").replace("  cpus:", "  accelerator: Emulated\n  cpus:"));
+        assertEquals("node-kvm", await("auto2 bound", () -> k.vm("auto2"),
+                vm -> vm.getStatus() != null && vm.getStatus().nodeName != null).getStatus().nodeName);
+        VirtualMachine soft = await("soft running", () -> k.vm("soft"),
+                vm -> vm.getStatus() != null && vm.getStatus().phase == VmPhase.Running);
+        assertEquals("node-soft", soft.getStatus().nodeName);
+        assertEquals(Accelerator.Emulated, soft.getStatus().accelerator);
     }
 }

@@ -250,7 +250,7 @@ public final class AgentApi {
                 vmm.put("phase", s.phase()).put("startedAt", s.startedAt()).put("bootMillis", s.bootMillis())
                         .put("boots", s.boots()).put("vcpus", s.vcpus()).put("memoryBytes", s.memoryBytes())
                         .put("devices", s.devices() == null ? null : new JsonArray(s.devices()))
-                        .put("fullGuests", s.fullGuests());
+                        .put("fullGuests", s.fullGuests()).put("accelerator", s.accelerator());
             }
             if (r.exit() != null) {
                 vmm.put("exit", new JsonObject().put("code", r.exit().code()).put("reason", r.exit().reason())

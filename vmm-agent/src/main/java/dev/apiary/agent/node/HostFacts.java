@@ -1,8 +1,12 @@
 package dev.apiary.agent.node;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -10,15 +14,26 @@ import java.util.concurrent.TimeUnit;
  * What the host offers VMs and what its KVM can do. {@link #probe} asks the VMM ({@code vmm doctor}), which runs the
  * capability probe guest; {@link #parseDoctor} reads its JSON answer.
  *
- * @param fullGuests null until the probe has answered
+ * @param fullGuests   KVM's verdict; null until the probe has answered
+ * @param accelerators every accelerator the VMM knows with its verdict; null until the probe has answered
  */
 public record HostFacts(int cpus, long memoryBytes, boolean kvmPresent, Integer kvmApiVersion, Boolean fullGuests,
-        String reason, String kernel) {
+        String reason, String kernel, List<AcceleratorVerdict> accelerators) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public HostFacts {
+        accelerators = accelerators == null ? null : List.copyOf(accelerators);
+    }
 
     /** The facts that need no probe: CPUs, memory, /dev/kvm, the kernel release. */
     public static HostFacts basic() {
         return new HostFacts(Runtime.getRuntime().availableProcessors(), memTotal(), Files.exists(Path.of("/dev/kvm")),
-                null, null, "capability probe not run yet", kernelRelease());
+                null, null, "capability probe not run yet", kernelRelease(), null);
+    }
+
+    /** Whether some accelerator can run VMs here: the probe's verdicts, or /dev/kvm while the probe has not answered. */
+    public boolean canRunVms() {
+        return accelerators == null ? kvmPresent : accelerators.stream().anyMatch(AcceleratorVerdict::available);
     }
 
     /** Runs {@code vmm doctor --json} (up to 60 s) and merges its verdict into {@code base}. */
@@ -42,12 +57,14 @@ public record HostFacts(int cpus, long memoryBytes, boolean kvmPresent, Integer 
     }
 
     /**
-     * Reads the JSON of {@code vmm doctor --json}: {@code kvmPresent}, {@code apiVersion}, {@code fullGuests},
-     * {@code reason}. Full guests stay unknown (null) when KVM is absent or unusable.
+     * Reads the JSON of {@code vmm doctor --json} (docs/vmm-process.md, "Host facts"): {@code kvmPresent},
+     * {@code apiVersion}, {@code fullGuests}, {@code reason}, and {@code accelerators[]}. Full guests stay unknown
+     * (null) when KVM is absent or unusable. A VMM from before {@code accelerators[]} knows only KVM, so its list is
+     * KVM alone, with {@code kvmUsable} as the verdict.
      */
     public static HostFacts parseDoctor(HostFacts base, String doctor) {
         try {
-            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(doctor);
+            JsonNode j = JSON.readTree(doctor);
             if (j == null || !j.isObject()) {
                 return base.withProbe(null, null, "vmm doctor gave no verdict");
             }
@@ -55,15 +72,27 @@ public record HostFacts(int cpus, long memoryBytes, boolean kvmPresent, Integer 
             boolean usable = j.path("kvmUsable").asBoolean(false);
             Boolean full = usable && j.path("fullGuests").isBoolean() ? j.get("fullGuests").asBoolean() : null;
             String reason = j.path("reason").asText(null);
+            List<AcceleratorVerdict> accel = new ArrayList<>();
+            if (j.path("accelerators").isArray()) {
+                for (JsonNode a : j.get("accelerators")) {
+                    if (!a.path("name").isTextual()) continue;
+                    accel.add(new AcceleratorVerdict(a.get("name").asText(), a.path("available").asBoolean(false),
+                            a.path("fullGuests").isBoolean() ? a.get("fullGuests").asBoolean() : null,
+                            a.path("reason").asText(null)));
+                }
+            } else {
+                accel.add(new AcceleratorVerdict(AcceleratorVerdict.KVM, usable, full, reason));
+            }
             return new HostFacts(base.cpus, base.memoryBytes, j.path("kvmPresent").asBoolean(base.kvmPresent), api,
-                    full, reason == null ? "vmm doctor gave no verdict" : reason, base.kernel);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    full, reason == null ? "vmm doctor gave no verdict" : reason, base.kernel, accel);
+        } catch (JsonProcessingException e) {
             return base.withProbe(null, null, "vmm doctor gave no verdict: " + e.getOriginalMessage());
         }
     }
 
+    /** These facts with KVM's probe fields replaced; the accelerators stay unknown (the probe gave no list). */
     public HostFacts withProbe(Integer api, Boolean full, String why) {
-        return new HostFacts(cpus, memoryBytes, kvmPresent, api, full, why, kernel);
+        return new HostFacts(cpus, memoryBytes, kvmPresent, api, full, why, kernel, null);
     }
 
     static long memTotal() {
@@ -88,7 +117,7 @@ public record HostFacts(int cpus, long memoryBytes, boolean kvmPresent, Integer 
     }
 
     private static List<String> concat(List<String> a, String b) {
-        List<String> out = new java.util.ArrayList<>(a);
+        List<String> out = new ArrayList<>(a);
         out.add(b);
         return out;
     }

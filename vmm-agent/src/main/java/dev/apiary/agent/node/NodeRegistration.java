@@ -11,11 +11,14 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -92,12 +95,12 @@ public final class NodeRegistration {
                 nodes.resource(existing).update();
             }
         }
-        appliedNodeLabels = java.util.Set.copyOf(nodeLabels.keySet());
+        appliedNodeLabels = Set.copyOf(nodeLabels.keySet());
         heartbeat();
     }
 
     /** Node labels this agent last copied onto the VmmNode (to remove the ones the Node loses). */
-    private java.util.Set<String> appliedNodeLabels = java.util.Set.of();
+    private Set<String> appliedNodeLabels = Set.of();
     private Map<String, String> lastNodeLabels = Map.of();
 
     private Map<String, String> kubeNodeLabels() {
@@ -141,25 +144,45 @@ public final class NodeRegistration {
         s.kvm.apiVersion = f.kvmApiVersion();
         s.kvm.fullGuests = f.fullGuests();
         s.kvm.reason = f.reason();
+        s.accelerators = f.accelerators() == null ? null : f.accelerators().stream()
+                .map(a -> new VmmNodeStatus.AcceleratorInfo(a.name(), a.available(), a.fullGuests(), a.reason()))
+                .toList();
         s.endpoint = endpoint;
         s.versions = new VmmNodeStatus.Versions();
         s.versions.agent = agentVersion;
         s.versions.vmm = agentVersion;
         s.versions.kernel = f.kernel();
         s.heartbeatTime = now;
-        if (s.conditions == null) s.conditions = new java.util.ArrayList<>();
-        // Ready says whether this node can run VMs now: the agent reports, and /dev/kvm is there.
-        String ready = f.kvmPresent() ? "True" : "False";
+        if (s.conditions == null) s.conditions = new ArrayList<>();
+        // Ready says whether this node can run VMs now: the agent reports, and some accelerator is available
+        // (before the probe has answered: /dev/kvm is there).
+        String ready = f.canRunVms() ? "True" : "False";
         Optional<Condition> old = s.conditions.stream().filter(c -> ConditionTypes.READY.equals(c.getType())).findFirst();
         String since = old.filter(c -> ready.equals(c.getStatus()) && c.getLastTransitionTime() != null)
                 .map(Condition::getLastTransitionTime).orElse(now);
         s.conditions.removeIf(c -> ConditionTypes.READY.equals(c.getType()));
         s.conditions.add(new ConditionBuilder().withType(ConditionTypes.READY).withStatus(ready)
-                .withReason(f.kvmPresent() ? "AgentReady" : "KvmMissing")
-                .withMessage(f.kvmPresent() ? "vmm-agent " + agentVersion + " reporting"
-                        : "vmm-agent reporting, but /dev/kvm is missing: this node cannot run VMs")
+                .withReason(f.canRunVms() ? "AgentReady" : "NoAccelerator")
+                .withMessage(f.canRunVms() ? "vmm-agent " + agentVersion + " reporting" + offered(f)
+                        : "vmm-agent reporting, but this node cannot run VMs: " + missing(f))
                 .withLastTransitionTime(since).build());
         return s;
+    }
+
+    /** "; accelerators: KVM, Emulated" once the probe has answered. */
+    private static String offered(HostFacts f) {
+        if (f.accelerators() == null) return "";
+        return "; accelerators: " + f.accelerators().stream().filter(AcceleratorVerdict::available)
+                .map(AcceleratorVerdict::name).collect(Collectors.joining(", "));
+    }
+
+    /** Why no accelerator can run VMs: each one's reason, or that /dev/kvm is missing and the probe has not said. */
+    private static String missing(HostFacts f) {
+        if (f.accelerators() == null) {
+            return "/dev/kvm is missing and vmm doctor has not reported other accelerators (" + f.reason() + ")";
+        }
+        if (f.accelerators().isEmpty()) return "vmm doctor reported no accelerator";
+        return f.accelerators().stream().map(a -> a.name() + ": " + a.reason()).collect(Collectors.joining("; "));
     }
 
     public String node() {

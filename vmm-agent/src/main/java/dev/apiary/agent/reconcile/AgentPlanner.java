@@ -88,10 +88,12 @@ public final class AgentPlanner {
                 if (r.runId() <= runId) {
                     AgentStatus s = RunReport.of(r, endpoint);
                     if (r.runId() < runId && why != null) {
-                        s = new AgentStatus(VmPhase.Stopping, s.vmm(), null, "False", "Restarting", why, endpoint);
+                        s = new AgentStatus(VmPhase.Stopping, s.vmm(), null, "False", "Restarting", why, endpoint,
+                                s.accelerator());
                     } else if (why != null && r.stop() == null) {
                         // The power button is pressed in this pass; say so now rather than one pass later.
-                        s = new AgentStatus(VmPhase.Stopping, s.vmm(), null, "False", "Stopping", why, endpoint);
+                        s = new AgentStatus(VmPhase.Stopping, s.vmm(), null, "False", "Stopping", why, endpoint,
+                                s.accelerator());
                     }
                     report(vm, s, out);
                 }
@@ -143,7 +145,7 @@ public final class AgentPlanner {
         e.runId = runId;
         e.reason = reason;
         e.message = message;
-        return new AgentStatus(phase, null, e, "False", reason, message, endpoint);
+        return new AgentStatus(phase, null, e, "False", reason, message, endpoint, null);
     }
 
     private static void report(VirtualMachine vm, AgentStatus s, List<Action> out) {

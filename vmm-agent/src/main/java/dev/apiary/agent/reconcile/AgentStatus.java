@@ -1,6 +1,7 @@
 package dev.apiary.agent.reconcile;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.ConditionTypes;
 import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VmPhase;
@@ -13,10 +14,11 @@ import java.util.Optional;
 /**
  * The part of a VM's status the agent owns (docs/operator.md, "Contract with the vmm-agent"): phase while and after
  * a run, the VMM process, how the run ended, the Ready condition and the agent endpoint. {@code exit == null} leaves
- * the exit of an earlier run in place.
+ * the exit of an earlier run in place. {@code accelerator} is what this run got as the VMM's state.json says (null
+ * before the VMM has said, or when no VMM ran), and is always written: a new run never shows the last one's.
  */
 public record AgentStatus(VmPhase phase, VirtualMachineStatus.VmmProcess vmm, VirtualMachineStatus.Exit exit,
-        String readyStatus, String readyReason, String readyMessage, String endpoint) {
+        String readyStatus, String readyReason, String readyMessage, String endpoint, Accelerator accelerator) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Whether {@code current} already says all this (lastTransitionTime aside). */
@@ -24,6 +26,7 @@ public record AgentStatus(VmPhase phase, VirtualMachineStatus.VmmProcess vmm, Vi
         if (current == null) return false;
         if (current.phase != phase) return false;
         if (!same(current.vmm, vmm)) return false;
+        if (current.accelerator != accelerator) return false;
         if (exit != null && !same(current.exit, exit)) return false;
         if (endpoint != null && (current.agent == null || !endpoint.equals(current.agent.endpoint))) return false;
         Optional<Condition> ready = ready(current);
@@ -39,6 +42,7 @@ public record AgentStatus(VmPhase phase, VirtualMachineStatus.VmmProcess vmm, Vi
         if (s.conditions == null) s.conditions = new ArrayList<>();
         s.phase = phase;
         s.vmm = vmm;
+        s.accelerator = accelerator;
         if (exit != null) s.exit = exit;
         if (endpoint != null) {
             s.agent = new VirtualMachineStatus.Agent();

@@ -3,6 +3,7 @@ package dev.apiary.agent.reconcile;
 import dev.apiary.agent.runtime.LocalRun;
 import dev.apiary.agent.runtime.ReapedExit;
 import dev.apiary.agent.runtime.VmmExit;
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VmPhase;
 
@@ -19,7 +20,12 @@ public final class RunReport {
             case "PowerOff", "Reset" -> VmPhase.Succeeded;
             default -> VmPhase.Failed;
         };
-        return new AgentStatus(phase, null, exit, "False", exit.reason, exit.message, endpoint);
+        return new AgentStatus(phase, null, exit, "False", exit.reason, exit.message, endpoint, accelerator(run));
+    }
+
+    /** The accelerator the run got, from state.json; null before the VMM wrote it or for a name unknown here. */
+    static Accelerator accelerator(LocalRun run) {
+        return run.state() == null ? null : Accelerator.named(run.state().accelerator());
     }
 
     private static AgentStatus live(LocalRun run, String endpoint) {
@@ -32,14 +38,14 @@ public final class RunReport {
         String vmmPhase = run.state() == null ? null : run.state().phase();
         if (run.stop() != null || "Stopping".equals(vmmPhase)) {
             String why = run.stop() != null ? run.stop().reason() : "the VMM is stopping";
-            return new AgentStatus(VmPhase.Stopping, p, null, "False", "Stopping", why, endpoint);
+            return new AgentStatus(VmPhase.Stopping, p, null, "False", "Stopping", why, endpoint, accelerator(run));
         }
         if ("Running".equals(vmmPhase)) {
             return new AgentStatus(VmPhase.Running, p, null, "True", "GuestRunning",
-                    "run " + run.runId() + " is running (pid " + run.pid() + ")", endpoint);
+                    "run " + run.runId() + " is running (pid " + run.pid() + ")", endpoint, accelerator(run));
         }
         return new AgentStatus(VmPhase.Starting, p, null, "False", "Starting",
-                "the VMM of run " + run.runId() + " is starting", endpoint);
+                "the VMM of run " + run.runId() + " is starting", endpoint, accelerator(run));
     }
 
     /** How an ended run ended: the VMM's own report (exit.json) first, then what the agent saw of the process. */

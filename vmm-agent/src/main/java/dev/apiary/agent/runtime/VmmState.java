@@ -3,10 +3,14 @@ package dev.apiary.agent.runtime;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.util.List;
 
-/** {@code state.json} as the VMM writes it (docs/vmm-process.md). */
+/**
+ * {@code state.json} as the VMM writes it (docs/vmm-process.md).
+ *
+ * @param accelerator what this run got: KVM or Emulated (absent from VMMs that know only KVM)
+ */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record VmmState(String phase, Long pid, String startedAt, Long bootMillis, Integer boots, Integer vcpus,
-        Long memoryBytes, List<String> devices, Boolean fullGuests) {
+        Long memoryBytes, List<String> devices, Boolean fullGuests, String accelerator) {
 
     /** Whether the VMM has a framebuffer device (ramfb / display) to show. */
     public boolean hasDisplay() {

@@ -4,12 +4,14 @@ import static dev.apiary.agent.it.MockApiServer.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.apiary.agent.AgentRuntime;
 import dev.apiary.agent.AgentSettings;
 import dev.apiary.agent.node.NodeRegistration;
+import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
@@ -17,6 +19,7 @@ import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VirtualMachineStatus.DesiredState;
 import dev.apiary.crds.VmPhase;
 import dev.apiary.crds.VmmNode;
+import dev.apiary.crds.VmmNodeStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
@@ -40,6 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String NODE = "node-a";
+    /** What this host really has: the fake VMM, like the real one, offers KVM only where /dev/kvm can be opened. */
+    static final boolean HOST_HAS_KVM = Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm"));
     @TempDir
     Path tmp;
     MockApiServer api;
@@ -92,6 +97,10 @@ class AgentIT {
     }
 
     VirtualMachine create(String name, String cmdline) {
+        return create(name, cmdline, "Auto");
+    }
+
+    VirtualMachine create(String name, String cmdline, String accelerator) {
         String yaml = """
                 apiVersion: apiary.dev/v1alpha1
                 kind: VirtualMachine
@@ -101,10 +110,11 @@ class AgentIT {
                   annotations: {apiary.dev/stop-grace-period: 300ms}
                 spec:
                   runStrategy: Manual
+                  accelerator: %s
                   cpus: 1
                   memory: 64Mi
                   boot: {kernel: {path: kit.bzImage, cmdline: "%s"}}
-                """.formatted(name, cmdline);
+                """.formatted(name, accelerator, cmdline);
         return api.client.resources(VirtualMachine.class).load(new ByteArrayInputStream(yaml.getBytes())).create();
     }
 
@@ -203,8 +213,18 @@ class AgentIT {
     @Test
     void registersItsNodeAndRunsStopsAndAdoptsVms() throws Exception {
         startAgent();
-        VmmNode node = await("VmmNode " + NODE, () -> api.client.resources(VmmNode.class).withName(NODE).get(),
-                n -> n != null && n.getStatus() != null && n.getStatus().heartbeatTime != null, 10_000);
+        // The heartbeat after the capability probe (vmm doctor) lists both accelerators with this host's verdicts.
+        VmmNode node = await("VmmNode " + NODE + " with accelerators", () -> api.client.resources(VmmNode.class)
+                .withName(NODE).get(), n -> n != null && n.getStatus() != null && n.getStatus().heartbeatTime != null
+                && n.getStatus().accelerators != null, 20_000);
+        VmmNodeStatus.AcceleratorInfo kvm = node.getStatus().accelerators.get(0);
+        VmmNodeStatus.AcceleratorInfo soft = node.getStatus().accelerators.get(1);
+        assertEquals("KVM", kvm.name);
+        assertEquals(HOST_HAS_KVM, kvm.available, kvm.reason);
+        if (!HOST_HAS_KVM) assertTrue(kvm.reason.contains("/dev/kvm"), kvm.reason);
+        assertEquals("Emulated", soft.name);
+        assertTrue(soft.available);
+        assertEquals(Files.exists(Path.of("/dev/kvm")), node.getStatus().kvm.present, "the old kvm block stays");
         assertEquals("True", node.getStatus().conditions.stream().filter(c -> c.getType().equals("Ready")).findFirst()
                 .orElseThrow().getStatus());
         assertTrue(node.getStatus().capacity.cpus > 0);
@@ -222,6 +242,8 @@ class AgentIT {
         assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
         assertEquals(12L, vm.getStatus().vmm.bootMillis);
         assertEquals(agent.endpoint(), vm.getStatus().agent.endpoint);
+        assertEquals(HOST_HAS_KVM ? Accelerator.KVM : Accelerator.Emulated, vm.getStatus().accelerator,
+                "Auto: KVM where usable, else the software CPU");
         assertEquals("True", vm.getStatus().conditions.stream().filter(c -> c.getType().equals("Ready")).findFirst()
                 .orElseThrow().getStatus());
 
@@ -302,6 +324,31 @@ class AgentIT {
         api.client.resources(VirtualMachine.class).inNamespace("default").withName("web").delete();
         await("web gone", () -> vm("web"), v -> v == null, 10_000);
         await("runtime directory removed", () -> Files.exists(tmp.resolve("run").resolve(uid)), e -> !e, 5_000);
+    }
+
+    @Test
+    void runsEachVmWithTheAcceleratorItAsksForAndFailsKvmWhereThereIsNone() throws Exception {
+        startAgent();
+        create("soft", "", "Emulated");
+        operate("soft", DesiredState.Running, 1);
+        assertEquals(Accelerator.Emulated, awaitPhase("soft", VmPhase.Running, 1).getStatus().accelerator);
+
+        // fake.nokvm=1: the fake VMM acts as on a host without KVM, as the real one does here when /dev/kvm is absent.
+        create("native", "fake.nokvm=1", "KVM");
+        operate("native", DesiredState.Running, 1);
+        VirtualMachine vm = awaitPhase("native", VmPhase.Failed, 1);
+        String why = "spec.accelerator: KVM is not usable on this host: /dev/kvm does not exist";
+        assertEquals("BootFailed", vm.getStatus().exit.reason);
+        assertEquals(2, vm.getStatus().exit.exitCode);
+        assertEquals(why, vm.getStatus().exit.message);
+        var ready = vm.getStatus().conditions.stream().filter(c -> c.getType().equals("Ready")).findFirst().orElseThrow();
+        assertEquals("False", ready.getStatus());
+        assertEquals(why, ready.getMessage());
+        assertNull(vm.getStatus().accelerator, "the run got no accelerator");
+
+        create("fallback", "fake.nokvm=1", "Auto");
+        operate("fallback", DesiredState.Running, 1);
+        assertEquals(Accelerator.Emulated, awaitPhase("fallback", VmPhase.Running, 1).getStatus().accelerator);
     }
 
     @Test

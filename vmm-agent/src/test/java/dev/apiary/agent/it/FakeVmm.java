@@ -22,14 +22,24 @@ import java.util.Map;
  * Plays the VMM's side of docs/vmm-process.md for agent tests that need no KVM: {@code launch --runtime-dir DIR}
  * writes vmm.pid, state.json, serial.log, serves control.sock and serial.sock, and ends with exit.json. The
  * kernel command line in spec.json steers it: {@code fake.exit=poweroff} powers off after fake.after ms,
- * {@code fake.acpi=1} powers off on the power button (else it ignores it), {@code fake.bad=1} fails as bad input.
+ * {@code fake.acpi=1} powers off on the power button (else it ignores it), {@code fake.bad=1} fails as bad input,
+ * {@code fake.nokvm=1} acts as on a host without KVM. Accelerators as the real VMM: {@code doctor --json} reports KVM
+ * (available when this host's /dev/kvm is usable) and Emulated (always); {@code launch} honours spec.accelerator
+ * (Auto: KVM if usable, else Emulated; KVM where it is not usable: exit 2, BadInput) and writes what the run got as
+ * state.json's {@code accelerator}.
  */
 public final class FakeVmm {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static Path dir;
     private static final Instant STARTED = Instant.now();
+    /** What this run got: KVM or Emulated. */
+    private static String accelerator;
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("doctor")) {
+            doctor();
+            return;
+        }
         dir = Path.of(args[List.of(args).indexOf("--runtime-dir") + 1]);
         JsonNode spec = JSON.readTree(dir.resolve("spec.json").toFile());
         String cmdline = spec.path("spec").path("boot").path("kernel").path("cmdline").asText("");
@@ -43,6 +53,14 @@ public final class FakeVmm {
                     .path("kernel").path("path").asText());
             exit(2, "BadInput", "spec.boot.kernel.path: no such file");
         }
+        String kvmMissing = opt.containsKey("nokvm") ? "/dev/kvm does not exist" : kvmMissing();
+        String wanted = spec.path("spec").path("accelerator").asText("Auto");
+        if (wanted.equals("KVM") && kvmMissing != null) {
+            String why = "spec.accelerator: KVM is not usable on this host: " + kvmMissing;
+            System.err.println("vmm: " + why);
+            exit(2, "BadInput", why);
+        }
+        accelerator = wanted.equals("Emulated") || kvmMissing != null ? "Emulated" : "KVM";
         Files.writeString(dir.resolve("vmm.pid"), Long.toString(ProcessHandle.current().pid()));
         state("Starting", null);
         serial("KIT banner ok\n");
@@ -61,6 +79,40 @@ public final class FakeVmm {
             exit(0, "PowerOff", "the guest powered off");
         }
         Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /** Why this host's KVM cannot be used, or null when /dev/kvm is there and open to this process. */
+    static String kvmMissing() {
+        Path kvm = Path.of("/dev/kvm");
+        if (!Files.exists(kvm)) return "/dev/kvm does not exist";
+        if (!Files.isReadable(kvm) || !Files.isWritable(kvm)) return "/dev/kvm is not readable and writable";
+        return null;
+    }
+
+    /** {@code vmm doctor --json}: the fields of docs/vmm-process.md, "Host facts", for this host. */
+    static void doctor() throws IOException {
+        String missing = kvmMissing();
+        Map<String, Object> kvm = new LinkedHashMap<>();
+        kvm.put("name", "KVM");
+        kvm.put("available", missing == null);
+        kvm.put("fullGuests", false);
+        kvm.put("reason", missing == null ? "fake VMM: KVM usable, full guests not probed" : missing);
+        Map<String, Object> soft = new LinkedHashMap<>();
+        soft.put("name", "Emulated");
+        soft.put("available", true);
+        soft.put("fullGuests", false);
+        soft.put("reason", "software x86-64 CPU");
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("kvmPresent", Files.exists(Path.of("/dev/kvm")));
+        d.put("kvmUsable", missing == null);
+        d.put("apiVersion", missing == null ? 12 : null);
+        d.put("maxVcpus", missing == null ? 240 : null);
+        d.put("hostMemoryBytes", 8L << 30);
+        d.put("fullGuests", false);
+        d.put("reason", missing == null ? "fake VMM: KVM usable, full guests not probed" : missing);
+        d.put("cpl0InstructionsPerSecond", null);
+        d.put("accelerators", List.of(kvm, soft));
+        System.out.println(JSON.writeValueAsString(d));
     }
 
     static void serveControl(Map<String, String> opt) {
@@ -155,6 +207,7 @@ public final class FakeVmm {
         s.put("memoryBytes", 64L << 20);
         s.put("devices", List.of("lpc-uart-com1"));
         s.put("fullGuests", false);
+        s.put("accelerator", accelerator);
         write("state.json", JSON.writeValueAsBytes(s));
     }
 

@@ -46,7 +46,7 @@ class AgentPlannerTest {
             StopRequest stop) {
         RunIdentity id = new RunIdentity("default", "vm-" + uid, uid, runId, 100L, "2026-01-01T00:00:00Z");
         VmmState st = phase == null ? null : new VmmState(phase, 100L, "2026-01-01T00:00:01Z", 40L, 1, 1, 1L << 26,
-                List.of("lpc-uart-com1"), false);
+                List.of("lpc-uart-com1"), false, "Emulated");
         return new LocalRun(new RunDir(Path.of("/run/apiary", uid)), id, 100L, alive, st, exit, reaped, stop, "vmm: boom");
     }
 

@@ -2,11 +2,15 @@ package dev.apiary.agent.reconcile;
 
 import static dev.apiary.agent.reconcile.AgentPlannerTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.apiary.agent.runtime.ReapedExit;
 import dev.apiary.agent.runtime.StopRequest;
 import dev.apiary.agent.runtime.VmmExit;
+import dev.apiary.crds.Accelerator;
+import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VmPhase;
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +49,35 @@ class RunReportTest {
         s = ended(null, new ReapedExit(2, "t"), null, null);
         assertEquals("BootFailed", s.exit().reason);
         assertEquals("vmm: boom", s.exit().message);
+    }
+
+    @Test
+    void theAcceleratorARunGotIsWhatStateJsonSays() {
+        AgentStatus live = RunReport.of(run("a", 1, true, "Running", null, null, null), null);
+        assertEquals(Accelerator.Emulated, live.accelerator());
+        VirtualMachineStatus st = live.applyTo(null, "t");
+        assertEquals(Accelerator.Emulated, st.accelerator);
+        assertTrue(live.isReflectedIn(st));
+        st.accelerator = Accelerator.KVM;
+        assertFalse(live.isReflectedIn(st), "a status showing another accelerator is rewritten");
+        AgentStatus starting = RunReport.of(run("a", 2, true, null, null, null, null), null);
+        assertNull(starting.accelerator(), "before state.json the run has no accelerator yet");
+        assertNull(starting.applyTo(st, "t").accelerator, "a new run does not show the last run's accelerator");
+        assertEquals(Accelerator.Emulated, ended(new VmmExit(0, "PowerOff", null, null), null, null, "Running")
+                .accelerator(), "an ended run keeps what it ran with");
+    }
+
+    @Test
+    void aKvmVmOnAHostWithoutKvmFailsWithTheVmmsReason() {
+        String why = "spec.accelerator: KVM is not usable on this host: /dev/kvm does not exist";
+        AgentStatus s = ended(new VmmExit(2, "BadInput", why, "t"), null, null, null);
+        assertEquals(VmPhase.Failed, s.phase());
+        assertEquals("BootFailed", s.exit().reason);
+        assertEquals(why, s.exit().message);
+        assertEquals(2, s.exit().exitCode);
+        assertEquals("BootFailed", s.readyReason());
+        assertEquals(why, s.readyMessage());
+        assertNull(s.accelerator(), "the run got no accelerator");
     }
 
     @Test
