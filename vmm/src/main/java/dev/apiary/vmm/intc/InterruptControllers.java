@@ -2,6 +2,7 @@ package dev.apiary.vmm.intc;
 
 import dev.apiary.vmm.bus.Bus;
 import dev.apiary.vmm.bus.IoHandler;
+import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.InterruptLine;
 import dev.apiary.vmm.device.MsiSink;
 import dev.apiary.vmm.x86.GuestClock;
@@ -23,7 +24,7 @@ import java.util.function.LongSupplier;
  * <p>The LAPIC pages are not mapped here: an access at the APIC base from vCPU i belongs to
  * {@link #lapic(int) lapic(i)}, offsets 0–0xFFF, which the accelerator routes.
  */
-public final class InterruptControllers {
+public final class InterruptControllers implements Device {
     /** IOAPIC MMIO window (MemoryLayout.IOAPIC_BASE). */
     public static final long IOAPIC_BASE = 0xFEC0_0000L;
     public static final long IOAPIC_SIZE = 0x1000;
@@ -123,7 +124,13 @@ public final class InterruptControllers {
         return ioApic;
     }
 
+    @Override
+    public String name() {
+        return "intc";
+    }
+
     /** Every chip to its power-on state (the wires keep their levels). */
+    @Override
     public void reset() {
         pic.reset();
         ioApic.reset();

@@ -10,8 +10,11 @@ import dev.apiary.vmm.device.InterruptLine;
  * master's INT output drives {@link #connectOutput the output line} (the boot CPU's LINT0), and
  * {@link #acknowledge()} is the INTA cycle that line's ExtINT delivery runs.
  *
- * <p>A request that goes away before INTA (a level input dropped, or masked) yields the spurious vector of
- * IRQ 7 (master) or IRQ 15 (slave, with the master's IRQ 2 in service), as the chip does. Thread-safe.
+ * <p>A request that goes away before INTA (a level input dropped, or masked) yields the master's spurious
+ * IRQ 7 with nothing put in service, as the chip does; the slave's INT is a level on the master's IRQ 2, so
+ * a vanished slave request takes the same path. (The slave's own spurious IRQ 15, a request lost between
+ * the master's and the slave's INTA pulses, cannot happen here: the INTA cycle is atomic; the path exists
+ * and is defensive.) Thread-safe: one lock for both chips.
  */
 public final class Pic8259Pair {
     public static final int MASTER_PORT = 0x20;
