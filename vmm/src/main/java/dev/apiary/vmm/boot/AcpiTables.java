@@ -17,7 +17,7 @@ import java.util.TreeSet;
 
 /**
  * The ACPI tables of an Apiary PC (ACPI 6.0): RSDP, XSDT and RSDT, FADT (full, not hardware-reduced: PIIX4 PM
- * registers at 0xB000, SCI on IRQ 9, reset through 0xCF9), FACS, MADT (one local APIC per vCPU, KVM's
+ * registers at 0xB000, SCI on IRQ 9, reset through 0xCF9), FACS, MADT (one local APIC per vCPU, the
  * IOAPIC, the ISA overrides) and a DSDT in AML (the PCI root bridge with its windows and {@code _PRT}, the
  * COM ports, the RTC, the 8042, {@code \_S5}). Built in memory for a machine description, then written to
  * the reserved area 0xE0000–0xFFFFF with the RSDP first, where both {@code acpi_rsdp_addr} and a legacy
@@ -303,7 +303,7 @@ public final class AcpiTables {
         int size = 8 + 8 * c.cpus() + 12 + 2 * 10 + 6;
         ByteBuffer b = le(size);
         b.putInt(0, (int) MemoryLayout.LAPIC_BASE);
-        b.putInt(4, MADT_PCAT_COMPAT); // dual 8259s present (KVM's in-kernel PIC)
+        b.putInt(4, MADT_PCAT_COMPAT); // dual 8259s present (KVM's in-kernel PIC, or intc's Pic8259Pair)
         int at = 8;
         for (int i = 0; i < c.cpus(); i++) {
             b.put(at, (byte) MADT_LAPIC).put(at + 1, (byte) 8).put(at + 2, (byte) i).put(at + 3, (byte) i);
