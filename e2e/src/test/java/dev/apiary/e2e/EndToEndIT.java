@@ -113,9 +113,12 @@ class EndToEndIT {
             c.stopAgent();
             assertTrue(alive(pid));
             c.startAgent();
-            Thread.sleep(2000);
-            vm = c.vm("web");
-            assertEquals(VmPhase.Running, vm.getStatus().phase);
+            // The node may look lost while its agent is down (phase Unknown); the new agent adopts the VM and
+            // reports it Running again, with the same VMM process.
+            long adopted = pid;
+            vm = await("Running again after the agent restart", () -> c.vm("web"),
+                    v -> v.getStatus().phase == VmPhase.Running && v.getStatus().vmm != null
+                            && v.getStatus().vmm.pid == adopted, T);
             assertEquals(pid, vm.getStatus().vmm.pid);
             assertTrue(alive(pid));
             assertTrue(body(new AgentClient(c.agent().endpoint()), "/v1/vms/default/web/serial", "alice-token")
