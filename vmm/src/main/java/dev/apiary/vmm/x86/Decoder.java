@@ -284,7 +284,7 @@ final class Decoder {
                 } else {
                     d.imm = readImm(s);
                 }
-                s = size == 1 ? 1 : s;
+                s = size == S_Z || size == S_V ? osize : s; // an immediate is read at the operation's size
             }
             case K_J -> {
                 k = K_I;
