@@ -401,7 +401,7 @@ public final class Cpu implements VcpuSignals {
 
     /** Logs an unimplemented encoding once, then raises #UD in the guest. */
     GuestFault undefined(Insn d) {
-        if (d.entry == Decoder.BAD || d.entry == null) {
+        if (d.entry == Decoder.BAD || d.entry == Decoder.BAD_M || d.entry == Decoder.BAD_MI || d.op == Op.X87) {
             String bytes = HexFormat.of().formatHex(d.bytes);
             // keyed by the first bytes (the opcode, mostly) and capped: a guest cannot flood the log
             String key = "op " + bytes.substring(0, Math.min(bytes.length(), 6)) + "/" + d.mode;

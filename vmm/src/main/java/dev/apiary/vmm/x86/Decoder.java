@@ -16,6 +16,9 @@ final class Decoder {
     }
 
     static final Entry BAD = new Entry("(bad)", Op.UD, "", 0, 0);
+    /** Unimplemented encodings whose length is still known: with a ModRM, and with ModRM and imm8. */
+    static final Entry BAD_M = new Entry("(bad)", Op.UD, "Ev", 0, 0);
+    static final Entry BAD_MI = new Entry("(bad)", Op.UD, "Ev,Ib", 0, 0);
     private static final Entry NOP90 = new Entry("nop", Op.NOP, "", 0, 0);
     private static final int MAX_LENGTH = 15;
     private static final int[] BASES16 = {3, 3, 5, 5, 6, 7, 5, 3};
@@ -98,15 +101,25 @@ final class Decoder {
             b = next();
             if (b == 0x38 || b == 0x3A) {
                 next();
-                e = null; // the 0F 38 and 0F 3A maps hold only SSE-family instructions, not implemented yet
+                // the 0F 38 and 0F 3A maps hold only SSE-family instructions, not implemented yet
+                e = b == 0x38 ? BAD_M : BAD_MI;
             } else {
                 e = table.twoByte[b];
                 twoByte = true;
             }
         } else {
             e = table.oneByte[b];
-            if (mode == 64 && (b == 0xC4 || b == 0xC5 || b == 0x62)) {
-                e = null; // VEX/EVEX prefixes: no AVX
+            if (mode == 64 && (b == 0xC4 || b == 0xC5)) {
+                // VEX: no AVX; decoded only for its length (SDM Vol. 2A 2.3.5)
+                int map = 1;
+                if (b == 0xC4) {
+                    map = next() & 0x1F;
+                }
+                next();
+                next();
+                e = map == 3 ? BAD_MI : BAD_M;
+            } else if (mode == 64 && b == 0x62) {
+                e = null; // EVEX
             } else if (b == 0x62 || b == 0x63 && mode != 64) {
                 e = null; // BOUND, ARPL
             }
