@@ -8,8 +8,6 @@ import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.HexFormat;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -21,10 +19,8 @@ public final class Cpu implements VcpuSignals {
     public enum Exit { BUDGET, HALTED, WAITING_FOR_SIPI, SHUTDOWN, EXIT_REQUESTED }
 
     private static final Logger LOG = System.getLogger(Cpu.class.getName());
-    /** Opcodes (bytes) and MSRs already logged as unimplemented: each is logged once per process. */
-    private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
     private static final VarHandle EVENTS;
-    private static final int MAX_LOGGED = 64;
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(Insn[].class);
 
     static {
         try {
@@ -244,6 +240,11 @@ public final class Cpu implements VcpuSignals {
                 irqCheck = true;
                 nextPoll = icount + POLL_INTERVAL;
             }
+            if (mmu.mmioWritten) {
+                // a write to the local APIC (EOI, TPR, ICR) may make another interrupt deliverable
+                mmu.mmioWritten = false;
+                irqCheck = true;
+            }
             if (irqCheck && shadow == 0 && (s.flagsRest & IF) != 0) {
                 if (apic.hasInterrupt()) {
                     int v = apic.acknowledge();
@@ -388,13 +389,14 @@ public final class Cpu implements VcpuSignals {
             }
         }
         int off = (int) (linear & 0xFFF);
-        Insn d = cp.slots[off];
+        // decoded instructions are shared by the VM's vCPUs: published with release, read with acquire
+        Insn d = (Insn) SLOTS.getAcquire(cp.slots, off);
         if (d != null && d.mode == codeMode) {
             return d;
         }
         d = decoder.decode(fetcher, codeMode);
         if (off + d.length <= 4096) {
-            cp.slots[off] = d;
+            SLOTS.setRelease(cp.slots, off, d);
         }
         return d;
     }
@@ -405,7 +407,7 @@ public final class Cpu implements VcpuSignals {
             String bytes = HexFormat.of().formatHex(d.bytes);
             // keyed by the first bytes (the opcode, mostly) and capped: a guest cannot flood the log
             String key = "op " + bytes.substring(0, Math.min(bytes.length(), 6)) + "/" + d.mode;
-            if (LOGGED.size() < MAX_LOGGED && LOGGED.add(key)) {
+            if (platform.logOnce(key)) {
                 LOG.log(Level.INFO, "vCPU {0}: #UD for unimplemented instruction {1} (mode {2}) at {3}",
                         config.index(), bytes, d.mode, Long.toHexString(s.rip));
             }
@@ -414,7 +416,7 @@ public final class Cpu implements VcpuSignals {
     }
 
     void logMsrOnce(String what, int index) {
-        if (LOGGED.size() < MAX_LOGGED && LOGGED.add(what + index)) {
+        if (platform.logOnce(what + index)) {
             LOG.log(Level.INFO, "vCPU {0}: #GP for {1} of unknown MSR 0x{2}", config.index(), what,
                     Integer.toHexString(index));
         }
