@@ -326,7 +326,7 @@ public final class Cpu implements VcpuSignals {
             } else {
                 codeMode = (csAttr & 0x4000) != 0 ? 32 : 16;
             }
-            cpl = (s.flagsRest & VM) != 0 ? 3 : s.sel[CS] & 3;
+            cpl = s.cpl();
         }
         stackSize = codeMode == 64 ? 8 : (s.attr[SS] & 0x4000) != 0 ? 4 : 2;
     }
