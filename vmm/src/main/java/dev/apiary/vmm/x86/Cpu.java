@@ -70,7 +70,8 @@ public final class Cpu implements VcpuSignals {
     // decoded-code lookup cache
     private long codeLinearPage = -1;
     private int codeGeneration;
-    private int codeModeCached;
+    /** Whether the cached code page was checked for a user-mode fetch. */
+    private boolean codeUser;
     private X86Platform.CodePage codePage;
     private long fetchLinear;
 
@@ -356,6 +357,13 @@ public final class Cpu implements VcpuSignals {
             s.rip = rip;
             icount++;
             deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
+        } catch (RuntimeException e) {
+            // a bug of this CPU (or of a device behind the bus): never let it escape into the VMM's vCPU
+            // loop as a Java exception; stop this vCPU as a machine would on an internal error
+            s.rip = rip;
+            LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
+                    + s.describe() + recentInstructions(), e);
+            shutdown = true;
         }
     }
 
@@ -377,12 +385,14 @@ public final class Cpu implements VcpuSignals {
         fetchLinear = linear;
         long page = linear >>> 12;
         X86Platform.CodePage cp = codePage;
-        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid) {
+        boolean user = cpl == 3;
+        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid || user != codeUser) {
             long phys = mmu.translate(linear, Mmu.EXEC, cpl == 3);
             cp = platform.codePage(phys & ~0xFFFL);
             codePage = cp;
             codeLinearPage = page;
             codeGeneration = mmu.generation;
+            codeUser = user;
             if (cp == null) {
                 codeLinearPage = -1;
                 return decoder.decode(fetcher, codeMode);
