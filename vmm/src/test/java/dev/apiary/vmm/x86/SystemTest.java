@@ -63,6 +63,46 @@ class SystemTest {
     }
 
     @Test
+    void pageCrossingStoreFaultsOnTheSecondPageBeforeWriting() {
+        LongMode m = new LongMode();
+        long pt = mapSmallPages(m);
+        m.bus.write64(pt + 8 * 2, 0); // 0x402000 not present
+        m.bus.write64(0x401FF8, 0x1111111111111111L);
+        m.run("mov $0x2222222222222222,%rax\nmov %rax,0x401ffc\nhlt");
+        assertEquals(14, m.r(14));
+        assertEquals(0x402000, m.s.cr2());
+        assertEquals(2, m.bus.read64(m.r(4))); // not present, write
+        assertEquals(0x1111111111111111L, m.bus.read64(0x401FF8));
+    }
+
+    @Test
+    void paePagingInProtectedMode() {
+        TestBus bus = new TestBus(8);
+        // PDPT at 0x1000 -> PD 0x2000: 2 MiB page 0 identity, 2 MiB page at linear 0x40000000 -> phys 0x400000
+        bus.write64(0x1000, 0x2001);
+        bus.write64(0x1008, 0x3001);
+        bus.write64(0x2000, 0x83);
+        bus.write64(0x3000, 0x400083);
+        bus.write64(0x400010, 0xABCD);
+        bus.load(0x10000, Asm.assemble(".code32\nmov 0x40000010,%eax\nmovl $5,0x40000020\nhlt", 0x10000));
+        X86Platform platform = new X86Platform(bus, new GuestClock());
+        Cpu cpu = new Cpu(platform, LocalInterrupts.NONE, new CpuConfig(0, 0, 1));
+        CpuState s = cpu.state();
+        s.setCr4(0x20);
+        s.setCr3(0x1000);
+        s.setCr0(0x80000011L);
+        s.setSegment(CpuState.CS, 0x08, 0, 0xFFFF_FFFFL, 0xC09B);
+        for (int seg : new int[] {CpuState.ES, CpuState.SS, CpuState.DS}) {
+            s.setSegment(seg, 0x10, 0, 0xFFFF_FFFFL, 0xC093);
+        }
+        s.setRip(0x10000);
+        assertEquals(Cpu.Exit.HALTED, cpu.run(100), () -> s.describe() + cpu.recentInstructions());
+        assertEquals(0xABCD, s.gpr(0));
+        assertEquals(5, bus.read64(0x400020));
+        assertEquals(0x40, bus.read64(0x3000) & 0x40); // dirty
+    }
+
+    @Test
     void tlbKeepsStaleEntriesUntilInvlpgAndCr3KeepsGlobalPages() {
         LongMode m = new LongMode();
         long pt = mapSmallPages(m);
