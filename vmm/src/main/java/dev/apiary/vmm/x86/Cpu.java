@@ -350,9 +350,15 @@ public final class Cpu implements VcpuSignals {
             if (shadow > 0) {
                 shadow--;
             }
+            boolean singleStep = (s.flagsRest & TF) != 0;
             interp.execute(d);
             s.rip = nextRip;
             icount++;
+            if (singleStep && d.op != Op.INT && d.op != Op.INT3 && d.op != Op.INTO && d.op != Op.INT1) {
+                // TF set before the instruction: a single-step #DB trap after it (SDM Vol. 3A 17.3.1.4)
+                s.dr[6] |= 0x4000;
+                deliverEvent(GuestFault.DB, -1, false, false);
+            }
         } catch (GuestFault f) {
             s.rip = rip;
             icount++;

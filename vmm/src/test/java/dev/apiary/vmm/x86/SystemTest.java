@@ -195,6 +195,16 @@ class SystemTest {
     }
 
     @Test
+    void trapFlagSingleStepsAfterTheNextInstruction() {
+        LongMode m = new LongMode();
+        m.run("pushfq\norq $0x100,(%rsp)\npopfq\nmov $1,%eax\nmov $2,%ebx\nhlt");
+        assertEquals(1, m.r(14));
+        assertEquals(1, m.r(0));
+        assertEquals(0, m.r(3));
+        assertEquals(LongMode.CODE + 1 + 8 + 1 + 5, m.bus.read64(m.r(4)));
+    }
+
+    @Test
     void missingHandlersEndInTripleFault() {
         LongMode m = new LongMode();
         m.s.setIdtr(LongMode.IDT, 0);
