@@ -8,8 +8,6 @@ import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.HexFormat;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -21,9 +19,8 @@ public final class Cpu implements VcpuSignals {
     public enum Exit { BUDGET, HALTED, WAITING_FOR_SIPI, SHUTDOWN, EXIT_REQUESTED }
 
     private static final Logger LOG = System.getLogger(Cpu.class.getName());
-    /** Opcodes (bytes) and MSRs already logged as unimplemented: each is logged once per process. */
-    private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
     private static final VarHandle EVENTS;
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(Insn[].class);
 
     static {
         try {
@@ -73,7 +70,8 @@ public final class Cpu implements VcpuSignals {
     // decoded-code lookup cache
     private long codeLinearPage = -1;
     private int codeGeneration;
-    private int codeModeCached;
+    /** Whether the cached code page was checked for a user-mode fetch. */
+    private boolean codeUser;
     private X86Platform.CodePage codePage;
     private long fetchLinear;
 
@@ -243,6 +241,11 @@ public final class Cpu implements VcpuSignals {
                 irqCheck = true;
                 nextPoll = icount + POLL_INTERVAL;
             }
+            if (mmu.mmioWritten) {
+                // a write to the local APIC (EOI, TPR, ICR) may make another interrupt deliverable
+                mmu.mmioWritten = false;
+                irqCheck = true;
+            }
             if (irqCheck && shadow == 0 && (s.flagsRest & IF) != 0) {
                 if (apic.hasInterrupt()) {
                     int v = apic.acknowledge();
@@ -324,7 +327,7 @@ public final class Cpu implements VcpuSignals {
             } else {
                 codeMode = (csAttr & 0x4000) != 0 ? 32 : 16;
             }
-            cpl = (s.flagsRest & VM) != 0 ? 3 : s.sel[CS] & 3;
+            cpl = s.cpl();
         }
         stackSize = codeMode == 64 ? 8 : (s.attr[SS] & 0x4000) != 0 ? 4 : 2;
     }
@@ -347,13 +350,26 @@ public final class Cpu implements VcpuSignals {
             if (shadow > 0) {
                 shadow--;
             }
+            boolean singleStep = (s.flagsRest & TF) != 0;
             interp.execute(d);
             s.rip = nextRip;
             icount++;
+            if (singleStep && d.op != Op.INT && d.op != Op.INT3 && d.op != Op.INTO && d.op != Op.INT1) {
+                // TF set before the instruction: a single-step #DB trap after it (SDM Vol. 3A 17.3.1.4)
+                s.dr[6] |= 0x4000;
+                deliverEvent(GuestFault.DB, -1, false, false);
+            }
         } catch (GuestFault f) {
             s.rip = rip;
             icount++;
             deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
+        } catch (RuntimeException e) {
+            // a bug of this CPU (or of a device behind the bus): never let it escape into the VMM's vCPU
+            // loop as a Java exception; stop this vCPU as a machine would on an internal error
+            s.rip = rip;
+            LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
+                    + s.describe() + recentInstructions(), e);
+            shutdown = true;
         }
     }
 
@@ -375,34 +391,39 @@ public final class Cpu implements VcpuSignals {
         fetchLinear = linear;
         long page = linear >>> 12;
         X86Platform.CodePage cp = codePage;
-        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid) {
+        boolean user = cpl == 3;
+        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid || user != codeUser) {
             long phys = mmu.translate(linear, Mmu.EXEC, cpl == 3);
             cp = platform.codePage(phys & ~0xFFFL);
             codePage = cp;
             codeLinearPage = page;
             codeGeneration = mmu.generation;
+            codeUser = user;
             if (cp == null) {
                 codeLinearPage = -1;
                 return decoder.decode(fetcher, codeMode);
             }
         }
         int off = (int) (linear & 0xFFF);
-        Insn d = cp.slots[off];
+        // decoded instructions are shared by the VM's vCPUs: published with release, read with acquire
+        Insn d = (Insn) SLOTS.getAcquire(cp.slots, off);
         if (d != null && d.mode == codeMode) {
             return d;
         }
         d = decoder.decode(fetcher, codeMode);
         if (off + d.length <= 4096) {
-            cp.slots[off] = d;
+            SLOTS.setRelease(cp.slots, off, d);
         }
         return d;
     }
 
     /** Logs an unimplemented encoding once, then raises #UD in the guest. */
     GuestFault undefined(Insn d) {
-        if (d.entry == Decoder.BAD || d.entry == null) {
+        if (d.entry == Decoder.BAD || d.entry == Decoder.BAD_M || d.entry == Decoder.BAD_MI || d.op == Op.X87) {
             String bytes = HexFormat.of().formatHex(d.bytes);
-            if (LOGGED.add("op " + bytes + "/" + d.mode)) {
+            // keyed by the first bytes (the opcode, mostly) and capped: a guest cannot flood the log
+            String key = "op " + bytes.substring(0, Math.min(bytes.length(), 6)) + "/" + d.mode;
+            if (platform.logOnce(key)) {
                 LOG.log(Level.INFO, "vCPU {0}: #UD for unimplemented instruction {1} (mode {2}) at {3}",
                         config.index(), bytes, d.mode, Long.toHexString(s.rip));
             }
@@ -411,7 +432,7 @@ public final class Cpu implements VcpuSignals {
     }
 
     void logMsrOnce(String what, int index) {
-        if (LOGGED.add(what + index)) {
+        if (platform.logOnce(what + index)) {
             LOG.log(Level.INFO, "vCPU {0}: #GP for {1} of unknown MSR 0x{2}", config.index(), what,
                     Integer.toHexString(index));
         }

@@ -217,7 +217,12 @@ public final class CpuState {
         if ((cr0 & 1) == 0) {
             return 0;
         }
-        return (flagsRest & VM) != 0 ? 3 : sel[CS] & 3;
+        if ((flagsRest & VM) != 0) {
+            return 3;
+        }
+        // a non-conforming code segment's DPL is the CPL; right after CR0.PE is set, CS still holds its
+        // real-mode attributes (DPL 0) whatever the selector's low bits; a conforming one keeps RPL = CPL
+        return (attr[CS] & 0x1C) == 0x18 ? (attr[CS] >>> 5) & 3 : sel[CS] & 3;
     }
 
     public String describe() {

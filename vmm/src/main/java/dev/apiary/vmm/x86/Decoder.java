@@ -16,6 +16,10 @@ final class Decoder {
     }
 
     static final Entry BAD = new Entry("(bad)", Op.UD, "", 0, 0);
+    /** Unimplemented encodings whose length is still known: with a ModRM, and with ModRM and imm8. */
+    static final Entry BAD_M = new Entry("(bad)", Op.UD, "Ev", 0, 0);
+    static final Entry BAD_MI = new Entry("(bad)", Op.UD, "Ev,Ib", 0, 0);
+    private static final Entry NOP90 = new Entry("nop", Op.NOP, "", 0, 0);
     private static final int MAX_LENGTH = 15;
     private static final int[] BASES16 = {3, 3, 5, 5, 6, 7, 5, 3};
     private static final int[] INDEXES16 = {6, 7, 6, 7, -1, -1, -1, -1};
@@ -97,15 +101,25 @@ final class Decoder {
             b = next();
             if (b == 0x38 || b == 0x3A) {
                 next();
-                e = null; // the 0F 38 and 0F 3A maps hold only SSE-family instructions, not implemented yet
+                // the 0F 38 and 0F 3A maps hold only SSE-family instructions, not implemented yet
+                e = b == 0x38 ? BAD_M : BAD_MI;
             } else {
                 e = table.twoByte[b];
                 twoByte = true;
             }
         } else {
             e = table.oneByte[b];
-            if (mode == 64 && (b == 0xC4 || b == 0xC5 || b == 0x62)) {
-                e = null; // VEX/EVEX prefixes: no AVX
+            if (mode == 64 && (b == 0xC4 || b == 0xC5)) {
+                // VEX: no AVX; decoded only for its length (SDM Vol. 2A 2.3.5)
+                int map = 1;
+                if (b == 0xC4) {
+                    map = next() & 0x1F;
+                }
+                next();
+                next();
+                e = map == 3 ? BAD_MI : BAD_M;
+            } else if (mode == 64 && b == 0x62) {
+                e = null; // EVEX
             } else if (b == 0x62 || b == 0x63 && mode != 64) {
                 e = null; // BOUND, ARPL
             }
@@ -123,6 +137,9 @@ final class Decoder {
                 int reg = (modrm >> 3) & 7;
                 e = (modrm & 0xC0) == 0xC0 && e.groupMod3 != null ? e.groupMod3[reg * 8 + (modrm & 7)] : e.group[reg];
             }
+        }
+        if (e != null && e.group == null && b == 0x90 && !twoByte && (rexBits & 1) == 0 && e.op == Op.XCHG) {
+            e = NOP90; // 90 is NOP, not XCHG EAX,EAX (which would zero-extend RAX in 64-bit mode)
         }
         if (e == null || (e.flags & I64) != 0 && mode == 64 || (e.flags & O64) != 0 && mode != 64) {
             e = BAD;
@@ -284,7 +301,7 @@ final class Decoder {
                 } else {
                     d.imm = readImm(s);
                 }
-                s = size == 1 ? 1 : s;
+                s = size == S_Z || size == S_V ? osize : s; // an immediate is read at the operation's size
             }
             case K_J -> {
                 k = K_I;

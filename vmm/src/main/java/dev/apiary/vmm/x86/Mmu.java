@@ -32,6 +32,8 @@ final class Mmu {
     private final int[] tlbPerm = new int[TLB_SIZE];
     /** Bumped by every flush: the CPU's cached code-page lookup is valid only within one generation. */
     int generation;
+    /** Set by every MMIO write; the CPU then asks the local APIC for interrupts again. */
+    boolean mmioWritten;
 
     Mmu(CpuState s, X86Platform platform, GuestFault fault) {
         this.s = s;
@@ -319,6 +321,7 @@ final class Mmu {
         ByteBuffer b = ram(pa, size);
         if (b == null) {
             platform.bus.mmioWrite(pa, size, size == 8 ? v : v & ((1L << (size * 8)) - 1));
+            mmioWritten = true;
             return;
         }
         int off = (int) (pa & 0x3FFF_FFFFL);

@@ -185,7 +185,7 @@ final class OpcodeTable {
         }
         o[0x80] = group("grp1", alu8("Eb,Ib"));
         o[0x81] = group("grp1", alu8("Ev,Iz"));
-        o[0x82] = group("grp1", alu8("Eb,Ib"));
+        o[0x82] = group("grp1", alu8("Eb,Ib", I64));
         o[0x83] = group("grp1", alu8("Ev,Ib"));
         o[0x84] = e("test", Op.TEST, "Eb,Gb");
         o[0x85] = e("test", Op.TEST, "Ev,Gv");
@@ -249,6 +249,9 @@ final class OpcodeTable {
         o[0xD5] = e("aad", Op.AAD, "Ib", I64);
         o[0xD6] = e("salc", Op.SALC, "", I64);
         o[0xD7] = e("xlat", Op.XLAT, "");
+        for (int i = 0xD8; i <= 0xDF; i++) {
+            o[i] = e("x87", Op.X87, "Ev"); // no x87 yet: #NM with CR0.EM/TS, else #UD (logged)
+        }
         o[0xE0] = e("loopne", Op.LOOPNE, "Jb", F64);
         o[0xE1] = e("loope", Op.LOOPE, "Jb", F64);
         o[0xE2] = e("loop", Op.LOOP, "Jb", F64);
@@ -353,6 +356,8 @@ final class OpcodeTable {
         Entry popcnt = e("popcnt", Op.POPCNT, "Gv,Ev");
         t[0xB8] = new Entry("(bad)", Op.UD, "", 0, 0);
         t[0xB8].withF3 = popcnt;
+        t[0xB9] = e("ud1", Op.UD, "Gv,Ev");
+        t[0xFF] = e("ud0", Op.UD, "Gv,Ev");
         t[0xBA] = group("grp8", null, null, null, null, e("bt", Op.BT, "Ev,Ib"), e("bts", Op.BTS, "Ev,Ib"),
                 e("btr", Op.BTR, "Ev,Ib"), e("btc", Op.BTC, "Ev,Ib"));
         t[0xBB] = e("btc", Op.BTC, "Ev,Gv");
@@ -370,9 +375,13 @@ final class OpcodeTable {
     }
 
     private static Entry[] alu8(String operands) {
+        return alu8(operands, 0);
+    }
+
+    private static Entry[] alu8(String operands, int flags) {
         Entry[] g = new Entry[8];
         for (int i = 0; i < 8; i++) {
-            g[i] = e(ALU8[i].name().toLowerCase(), ALU8[i], operands);
+            g[i] = e(ALU8[i].name().toLowerCase(), ALU8[i], operands, flags);
         }
         return g;
     }

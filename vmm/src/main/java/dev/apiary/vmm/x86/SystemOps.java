@@ -151,6 +151,12 @@ final class SystemOps {
                 }
             }
             case RDPMC -> throw cpu.fault(GuestFault.GP, 0);
+            case X87 -> {
+                if ((s.cr0 & 0xC) != 0) {
+                    throw cpu.fault(GuestFault.NM, 0);
+                }
+                throw cpu.undefined(d);
+            }
             default -> throw cpu.undefined(d);
         }
     }

@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -22,6 +23,10 @@ public final class X86Platform {
     /** One bit per 4 KiB page of RAM: decoded code of that page is cached. Indexed [gib][page >> 6]. */
     final long[][] codeBits;
     private final ConcurrentHashMap<Long, CodePage> codePages = new ConcurrentHashMap<>();
+    /** What was logged once for this VM (unimplemented opcodes, unknown MSRs), capped so a guest cannot flood the log. */
+    private final Set<String> logged = ConcurrentHashMap.newKeySet();
+    private static final int MAX_LOGGED = 64;
+
     /** Serialises the atomic read-modify-writes that cannot be one compare-and-set. */
     final Object atomicLock = new Object();
 
@@ -40,6 +45,11 @@ public final class X86Platform {
                 codeBits[i] = new long[1 << (CpuBus.CHUNK_SHIFT - 12 - 6)];
             }
         }
+    }
+
+    /** Whether {@code key} is logged now: the first time, and only while fewer than 64 keys were logged. */
+    boolean logOnce(String key) {
+        return logged.size() < MAX_LOGGED && logged.add(key);
     }
 
     /** DMA writers call this: drop decoded code in [physical, physical + length). */
