@@ -1,5 +1,7 @@
 package dev.apiary.vmm.x86;
 
+import java.util.regex.Pattern;
+
 /**
  * The linear addresses both worlds share (the native harness maps them at the same places; the emulator's
  * test memory identity-maps them), so RIP-relative operands, pushes and string instructions agree.
@@ -21,7 +23,23 @@ final class DiffLayout {
     static final String[] GPR_NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                        "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"};
 
+    private static final Pattern[] MENTIONS = new Pattern[16];
+
+    static {
+        String[] legacy = {"ax|eax|al|ah", "cx|ecx|cl|ch", "dx|edx|dl|dh", "bx|ebx|bl|bh", "sp|esp|spl",
+                           "bp|ebp|bpl", "si|esi|sil", "di|edi|dil"};
+        for (int r = 0; r < 16; r++) {
+            String names = r < 8 ? GPR_NAMES[r] + "|" + legacy[r] : GPR_NAMES[r] + "[dwb]?";
+            MENTIONS[r] = Pattern.compile("%(" + names + ")\\b");
+        }
+    }
+
     private DiffLayout() {}
+
+    /** Whether AT&T source names register {@code r} in any size. */
+    static boolean mentions(String asm, int r) {
+        return MENTIONS[r].matcher(asm).find();
+    }
 
     static String flagNames(long flags) {
         StringBuilder b = new StringBuilder();

@@ -29,19 +29,35 @@ final class GnuAssembler {
     private GnuAssembler() {}
 
     static List<Assembled> assemble(Path workDir, List<String> snippets) throws IOException, InterruptedException {
+        return assemble(workDir, snippets, 64);
+    }
+
+    /** Assembles for a code segment of {@code mode} bits (16, 32 or 64) and disassembles the same way. */
+    static List<Assembled> assemble(Path workDir, List<String> snippets, int mode) throws IOException, InterruptedException {
         Files.createDirectories(workDir);
-        StringBuilder src = new StringBuilder(".text\n");
+        StringBuilder src = new StringBuilder(mode == 16 ? ".code16\n.text\n" : ".text\n");
         for (int i = 0; i < snippets.size(); i++) {
             src.append("s").append(i).append(":\n");
             for (String line : snippets.get(i).split(";")) src.append('\t').append(line.strip()).append('\n');
         }
         // A closing label so the last snippet ends like every other one; the nop keeps it in the listing.
         src.append("s").append(snippets.size()).append(":\n\tnop\n");
-        Path s = workDir.resolve("cases.s");
-        Path o = workDir.resolve("cases.o");
-        Files.writeString(s, src);
-        exec(workDir, "as", "--64", "-o", o.toString(), s.toString());
-        String dump = exec(workDir, "objdump", "-d", "-z", "--insn-width=16", o.toString());
+        Path s = Files.createTempFile(workDir, "cases", ".s");
+        Path o = Files.createTempFile(workDir, "cases", ".o");
+        try {
+            Files.writeString(s, src);
+            exec(workDir, "as", mode == 64 ? "--64" : "--32", "-o", o.toString(), s.toString());
+            String dump = mode == 16
+                    ? exec(workDir, "objdump", "-d", "-z", "--insn-width=16", "-m", "i8086", o.toString())
+                    : exec(workDir, "objdump", "-d", "-z", "--insn-width=16", o.toString());
+            return parse(snippets, dump);
+        } finally {
+            Files.deleteIfExists(s);
+            Files.deleteIfExists(o);
+        }
+    }
+
+    private static List<Assembled> parse(List<String> snippets, String dump) {
 
         List<List<Insn>> insns = new ArrayList<>();
         for (int i = 0; i <= snippets.size(); i++) insns.add(new ArrayList<>());
