@@ -41,7 +41,16 @@ final class DiffCases {
 
     /** All families; {@code perForm} cases per operand form (the total is a few thousand at 6-8). */
     static List<DiffCase> all(long seed, int perForm) {
+        return all(seed, perForm, false);
+    }
+
+    /**
+     * All families, with LZCNT where the host executes it (F3 0F BD is BSR on a CPU without it, whatever
+     * the emulated CPUID says).
+     */
+    static List<DiffCase> all(long seed, int perForm, boolean hostLzcnt) {
         DiffCases g = new DiffCases(seed, perForm);
+        g.bitCounts(hostLzcnt);
         g.alu();
         g.unary();
         g.multiplyDivide();
@@ -444,6 +453,24 @@ final class DiffCases {
         }
     }
 
+    /** POPCNT (CPUID.1:ECX.23) and LZCNT (CPUID.80000001H:ECX.5), both advertised by the emulator. */
+    private void bitCounts(boolean lzcnt) {
+        for (String op : lzcnt ? new String[] {"popcnt", "lzcnt"} : new String[] {"popcnt"}) {
+            long u = UndefinedFlags.of(op);
+            for (int bits : new int[] {16, 32, 64}) {
+                for (int i = 0; i < perForm; i++) {
+                    Inputs in = new Inputs();
+                    Operand d = reg(bits, false), src = reg(bits, false, d.reg), m = mem(bits);
+                    long v = i == 0 ? 0 : value(bits);
+                    in.set(src, v);
+                    in.set(m, v);
+                    add(op + " r" + bits + ",r" + bits, op + suffix(bits) + " " + src.text() + ", " + d.text(), in, u);
+                    add(op + " r" + bits + ",m" + bits, op + suffix(bits) + " " + m.text() + ", " + d.text(), in, u);
+                }
+            }
+        }
+    }
+
     private void exchanges() {
         for (int bits : SIZES) {
             String s = suffix(bits);
@@ -662,7 +689,7 @@ final class DiffCases {
                          {0x60}, {0x61}, {0x82, 0xC0, 0x01}, {0x9A, 0, 0, 0, 0, 0, 0}, {0xCE}, {0xD4, 0x0A},
                          {0xD5, 0x0A}, {0xEA, 0, 0, 0, 0, 0, 0}, {0x0F, 0x0B}, {0x0F, 0xB9, 0xC0},
                          {0xF0, 0x01, 0xC0}, {0xF0, 0x90}, {0x8D, 0xC0}, {0xC6, 0xC8, 0x00}, {0x0F, 0x04},
-                         {0xFE, 0xD0}, {0xFF, 0xD8}, {0xFF, 0xE8}, {0xFF, 0xF8}};
+                         {0xFE, 0xD0}, {0xD6}, {0xFF, 0xD8}, {0xFF, 0xE8}, {0xFF, 0xF8}};
         for (int[] b : bytes) {
             StringBuilder t = new StringBuilder(".byte ");
             for (int i = 0; i < b.length; i++) t.append(i == 0 ? "" : ", ").append(String.format("0x%02x", b[i]));
@@ -688,6 +715,9 @@ final class DiffCases {
             {"14 prefixes", ".byte 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x90"},
             {"15 prefixes (#GP too long)", ".byte 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x90"},
             {"mov r/m non-canonical (#GP)", "movabs $0x8000000000000000, %rax; mov (%rax), %rcx"},
+            {"movsxd r32,r32 (63 without REX.W)", ".byte 0x63, 0xc1"},
+            {"movsxd r16,r16 (66 63)", ".byte 0x66, 0x63, 0xc1"},
+            {"int3 (trap, RIP after)", "int3"},
             {"mov unmapped (#PF)", "movabs $0x123400000000, %rax; mov (%rax), %rcx"},
         };
         for (String[] f : forms) {

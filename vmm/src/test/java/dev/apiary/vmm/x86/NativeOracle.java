@@ -43,6 +43,16 @@ final class NativeOracle {
         return new NativeOracle(bin);
     }
 
+    /** Whether the host executes LZCNT (rather than BSR, which F3 0F BD is without it): LZCNT of 1 is 31. */
+    boolean hasLzcnt() throws IOException, InterruptedException {
+        long[] g = new long[16];
+        g[1] = 1;
+        g[4] = DiffLayout.STACK_TOP;
+        DiffCase probe = new DiffCase("probe", "lzcnt %ecx, %eax", g, DiffLayout.FIXED_FLAGS, new byte[DiffLayout.DATA_SIZE], 0, 0);
+        DiffOutcome o = run(List.of(probe), List.of(new byte[] {(byte) 0xF3, 0x0F, (byte) 0xBD, (byte) 0xC1})).get(0);
+        return !o.faulted() && o.gprs()[0] == 31;
+    }
+
     List<DiffOutcome> run(List<DiffCase> cases, List<byte[]> code) throws IOException, InterruptedException {
         Path in = Files.createTempFile(WORK, "cases", ".txt");
         HexFormat hex = HexFormat.of();
