@@ -1,0 +1,119 @@
+package dev.apiary.vmm.x86;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What the vCPUs of one VM share: the bus, the clock, the RAM chunks, the cache of decoded code per
+ * guest-physical page with its per-page "holds code" bits, and the lock for the atomic operations that a
+ * compare-and-set cannot do (misaligned LOCK'd accesses, CMPXCHG16B).
+ */
+public final class X86Platform {
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    final CpuBus bus;
+    final GuestClock clock;
+    /** RAM chunks by GiB (little-endian duplicates of the bus's buffers), null where there is no RAM. */
+    final ByteBuffer[] chunks;
+    final int[] chunkLimits;
+    /** One bit per 4 KiB page of RAM: decoded code of that page is cached. Indexed [gib][page >> 6]. */
+    final long[][] codeBits;
+    private final ConcurrentHashMap<Long, CodePage> codePages = new ConcurrentHashMap<>();
+    /** Serialises the atomic read-modify-writes that cannot be one compare-and-set. */
+    final Object atomicLock = new Object();
+
+    public X86Platform(CpuBus bus, GuestClock clock) {
+        this.bus = bus;
+        this.clock = clock;
+        int n = bus.ramChunkCount();
+        chunks = new ByteBuffer[n];
+        chunkLimits = new int[n];
+        codeBits = new long[n][];
+        for (int i = 0; i < n; i++) {
+            ByteBuffer b = bus.ramChunk(i);
+            if (b != null) {
+                chunks[i] = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                chunkLimits[i] = b.limit();
+                codeBits[i] = new long[1 << (CpuBus.CHUNK_SHIFT - 12 - 6)];
+            }
+        }
+    }
+
+    /** DMA writers call this: drop decoded code in [physical, physical + length). */
+    public void invalidateCode(long physical, long length) {
+        if (length <= 0) {
+            return;
+        }
+        long first = physical >>> 12;
+        long last = (physical + length - 1) >>> 12;
+        for (long p = first; p <= last; p++) {
+            if (isCode(p << 12)) {
+                invalidatePage(p << 12);
+            }
+        }
+    }
+
+    /** Whether the page of {@code physical} holds cached decoded code (checked by every guest store). */
+    boolean isCode(long physical) {
+        int gib = (int) (physical >>> 30);
+        if (gib < 0 || gib >= codeBits.length) {
+            return false;
+        }
+        long[] bits = codeBits[gib];
+        if (bits == null) {
+            return false;
+        }
+        int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
+        return page >>> 6 < bits.length && (bits[page >>> 6] & (1L << page)) != 0;
+    }
+
+    void invalidatePage(long physical) {
+        long key = physical >>> 12;
+        int gib = (int) (physical >>> 30);
+        int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
+        LONGS.getAndBitwiseAnd(codeBits[gib], page >>> 6, ~(1L << page));
+        CodePage cp = codePages.remove(key);
+        if (cp != null) {
+            cp.valid = false;
+        }
+    }
+
+    /**
+     * The decoded-code page of RAM page {@code physical}, created and marked as code on first use; null for
+     * pages that are not RAM (code fetched from MMIO is decoded every time).
+     */
+    CodePage codePage(long physical) {
+        int gib = (int) (physical >>> 30);
+        if (gib < 0 || gib >= chunks.length || chunks[gib] == null || (physical & 0x3FFF_FFFFL) >= chunkLimits[gib]) {
+            return null;
+        }
+        Long key = physical >>> 12;
+        CodePage cp = codePages.get(key);
+        if (cp == null) {
+            int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
+            // Mark before decoding: a store racing with the decode then invalidates the new page (SDM Vol. 3A
+            // 8.1.3: cross-modifying code needs the executing CPU to serialise anyway).
+            LONGS.getAndBitwiseOr(codeBits[gib], page >>> 6, 1L << page);
+            CodePage fresh = new CodePage(physical & ~0xFFFL);
+            cp = codePages.putIfAbsent(key, fresh);
+            if (cp == null) {
+                cp = fresh;
+            }
+        }
+        return cp;
+    }
+
+    /** The decoded instructions of one 4 KiB guest-physical page, by offset; invalid once the page is written. */
+    static final class CodePage {
+        final long physical;
+        final Insn[] slots = new Insn[4096];
+        volatile boolean valid = true;
+
+        CodePage(long physical) {
+            this.physical = physical;
+        }
+    }
+}
