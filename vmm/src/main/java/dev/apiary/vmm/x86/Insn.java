@@ -55,7 +55,7 @@ final class Insn {
         sb.append(" o").append(osize * 8).append(" a").append(asize * 8);
         if (mem) {
             sb.append(" [").append(ripRel ? "rip" : base >= 0 ? "r" + base : "").append(index >= 0 ? "+r" + index + "*" + (1 << scale) : "")
-                    .append(String.format("%+#x]", disp));
+                    .append(disp < 0 ? "-0x" : "+0x").append(Long.toHexString(Math.abs(disp))).append(']');
         }
         return sb.toString();
     }
