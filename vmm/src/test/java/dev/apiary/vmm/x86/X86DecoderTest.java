@@ -26,6 +26,12 @@ class X86DecoderTest {
     private static final String[] R32 = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
     private static final String[] R16 = {"ax", "cx", "dx", "bx", "sp", "bp", "si", "di"};
 
+    /**
+     * Encodings whose decoding differs and is reported (findings/x86.md, "From x86diff"), as hex bytes;
+     * remove an entry when its fix lands.
+     */
+    private static final Set<String> KNOWN_FAILURES = Set.of("0fb9c0"); // UD1 has a ModRM byte: length 3
+
     /** A source line and the operand size (bytes) it must decode with, 0 where the test does not say. */
     private record Form(String asm, int osize) {}
 
@@ -76,7 +82,7 @@ class X86DecoderTest {
                     for (String op : ops) {
                         String m = disp + "(" + base + (index.isEmpty() ? "" : "," + index + ",4") + ")";
                         forms32.add(new Form(op.replace("%s", m), 0));
-                        forms32.add(new Form(op.replace("%s", m).replace("%ecx", "%cx").replace("addl", "addw"), 0));
+                        forms32.add(new Form(op.replace("%s", m).replace("addl %ecx, ", "addw %cx, "), 0));
                     }
                 }
             }
@@ -100,20 +106,45 @@ class X86DecoderTest {
         assumeTrue(NativeOracle.hostSupported(), "objdump view needs x86 binutils");
         List<GnuAssembler.Assembled> asm = GnuAssembler.assemble(NativeOracle.WORK, forms.stream().map(Form::asm).toList(), mode);
         Set<String> failures = new LinkedHashSet<>();
+        Set<String> knownSeen = new LinkedHashSet<>();
         HexFormat hex = HexFormat.of();
         int checked = 0;
         for (int i = 0; i < asm.size(); i++) {
             List<GnuAssembler.Insn> insns = asm.get(i).insns();
+            if (!decodable(insns)) continue;
             for (GnuAssembler.Insn x : insns) {
                 String problem = compare(x, mode, insns.size() == 1 ? forms.get(i).osize() : 0);
                 checked++;
-                if (problem != null) failures.add(hex.formatHex(x.bytes()) + "  " + x.text() + ": " + problem);
+                if (problem != null && KNOWN_FAILURES.contains(hex.formatHex(x.bytes()))) {
+                    knownSeen.add(hex.formatHex(x.bytes()));
+                } else if (problem != null) failures.add(hex.formatHex(x.bytes()) + "  " + x.text() + ": " + problem);
             }
         }
         if (!failures.isEmpty()) {
             fail(failures.size() + " of " + checked + " instructions decode unlike objdump (" + mode + "-bit):\n"
                     + String.join("\n", failures.stream().limit(60).toList()));
         }
+        if (mode == 64 && !knownSeen.containsAll(KNOWN_FAILURES)) {
+            fail("known decoder failures now pass, remove them from KNOWN_FAILURES: " + KNOWN_FAILURES);
+        }
+    }
+
+    /**
+     * Whether objdump decoded the snippet as whole instructions: it prints bytes it cannot decode (a #UD
+     * opcode's operand bytes) and prefixes it does not attach (REX before 66, a 15th prefix) as lines of
+     * their own, where the CPU sees one instruction. A lone (bad) is still checked (it must decode to #UD).
+     */
+    private static boolean decodable(List<GnuAssembler.Insn> insns) {
+        for (GnuAssembler.Insn x : insns) {
+            String t = x.text();
+            boolean bad = t.startsWith("(bad)") || t.startsWith(".byte");
+            if (bad && insns.size() > 1) return false;
+            if (t.matches("(rex(\\.\\w+)?|data16|addr32|[c-gs]s|lock|rep[nez]*)(\\s.*)?") && !t.matches(".*\\s[%$(0-9].*")) {
+                return false;
+            }
+            if (t.startsWith("data16 data16") || t.startsWith("rex.")) return false;
+        }
+        return true;
     }
 
     /** Null when the decoder agrees with objdump on this instruction. */
@@ -132,7 +163,7 @@ class X86DecoderTest {
             return d.op == Op.UD ? null : "objdump says (bad), decoded " + d.disassemble();
         }
         if (d.length != b.length) return "length " + d.length + ", objdump " + b.length + " (" + d.disassemble() + ")";
-        if (osize != 0 && d.osize != osize) return "operand size " + d.osize + ", expected " + osize;
+        if (osize != 0 && d.s1 != osize) return "first operand size " + d.s1 + ", expected " + osize;
         String text = x.text().replaceAll("\\s+#.*$", "");
         String mnemonic = text.split("\\s+")[0].toLowerCase(Locale.ROOT);
         Matcher m = MEM.matcher(text);

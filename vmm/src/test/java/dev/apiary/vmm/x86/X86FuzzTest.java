@@ -68,7 +68,7 @@ class X86FuzzTest {
                 random.nextBytes(b);
             }
         };
-        for (int i = 0; i < 400; i++) runMachine(choices);
+        for (int i = 0; i < 120; i++) runMachine(choices);
     }
 
     /** The machine modes a guest can be in. */
