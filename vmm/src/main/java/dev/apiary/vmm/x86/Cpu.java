@@ -24,6 +24,7 @@ public final class Cpu implements VcpuSignals {
     /** Opcodes (bytes) and MSRs already logged as unimplemented: each is logged once per process. */
     private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
     private static final VarHandle EVENTS;
+    private static final int MAX_LOGGED = 64;
 
     static {
         try {
@@ -402,7 +403,9 @@ public final class Cpu implements VcpuSignals {
     GuestFault undefined(Insn d) {
         if (d.entry == Decoder.BAD || d.entry == null) {
             String bytes = HexFormat.of().formatHex(d.bytes);
-            if (LOGGED.add("op " + bytes + "/" + d.mode)) {
+            // keyed by the first bytes (the opcode, mostly) and capped: a guest cannot flood the log
+            String key = "op " + bytes.substring(0, Math.min(bytes.length(), 6)) + "/" + d.mode;
+            if (LOGGED.size() < MAX_LOGGED && LOGGED.add(key)) {
                 LOG.log(Level.INFO, "vCPU {0}: #UD for unimplemented instruction {1} (mode {2}) at {3}",
                         config.index(), bytes, d.mode, Long.toHexString(s.rip));
             }
@@ -411,7 +414,7 @@ public final class Cpu implements VcpuSignals {
     }
 
     void logMsrOnce(String what, int index) {
-        if (LOGGED.add(what + index)) {
+        if (LOGGED.size() < MAX_LOGGED && LOGGED.add(what + index)) {
             LOG.log(Level.INFO, "vCPU {0}: #GP for {1} of unknown MSR 0x{2}", config.index(), what,
                     Integer.toHexString(index));
         }

@@ -16,6 +16,7 @@ final class Decoder {
     }
 
     static final Entry BAD = new Entry("(bad)", Op.UD, "", 0, 0);
+    private static final Entry NOP90 = new Entry("nop", Op.NOP, "", 0, 0);
     private static final int MAX_LENGTH = 15;
     private static final int[] BASES16 = {3, 3, 5, 5, 6, 7, 5, 3};
     private static final int[] INDEXES16 = {6, 7, 6, 7, -1, -1, -1, -1};
@@ -123,6 +124,9 @@ final class Decoder {
                 int reg = (modrm >> 3) & 7;
                 e = (modrm & 0xC0) == 0xC0 && e.groupMod3 != null ? e.groupMod3[reg * 8 + (modrm & 7)] : e.group[reg];
             }
+        }
+        if (e != null && e.group == null && b == 0x90 && !twoByte && (rexBits & 1) == 0 && e.op == Op.XCHG) {
+            e = NOP90; // 90 is NOP, not XCHG EAX,EAX (which would zero-extend RAX in 64-bit mode)
         }
         if (e == null || (e.flags & I64) != 0 && mode == 64 || (e.flags & O64) != 0 && mode != 64) {
             e = BAD;
@@ -284,7 +288,7 @@ final class Decoder {
                 } else {
                     d.imm = readImm(s);
                 }
-                s = size == 1 ? 1 : s;
+                s = size == S_Z || size == S_V ? osize : s; // an immediate is read at the operation's size
             }
             case K_J -> {
                 k = K_I;

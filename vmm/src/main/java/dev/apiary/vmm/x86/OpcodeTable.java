@@ -185,7 +185,7 @@ final class OpcodeTable {
         }
         o[0x80] = group("grp1", alu8("Eb,Ib"));
         o[0x81] = group("grp1", alu8("Ev,Iz"));
-        o[0x82] = group("grp1", alu8("Eb,Ib"));
+        o[0x82] = group("grp1", alu8("Eb,Ib", I64));
         o[0x83] = group("grp1", alu8("Ev,Ib"));
         o[0x84] = e("test", Op.TEST, "Eb,Gb");
         o[0x85] = e("test", Op.TEST, "Ev,Gv");
@@ -370,9 +370,13 @@ final class OpcodeTable {
     }
 
     private static Entry[] alu8(String operands) {
+        return alu8(operands, 0);
+    }
+
+    private static Entry[] alu8(String operands, int flags) {
         Entry[] g = new Entry[8];
         for (int i = 0; i < 8; i++) {
-            g[i] = e(ALU8[i].name().toLowerCase(), ALU8[i], operands);
+            g[i] = e(ALU8[i].name().toLowerCase(), ALU8[i], operands, flags);
         }
         return g;
     }
