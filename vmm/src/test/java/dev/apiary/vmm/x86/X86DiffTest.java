@@ -28,10 +28,7 @@ class X86DiffTest {
      * Kinds that fail and are reported (findings/x86.md, "From x86diff"); remove an entry when its fix lands
      * (the test fails while a known failure passes, so the list cannot go stale).
      */
-    private static final Set<String> KNOWN_FAILURES = Set.of(
-            "mov m64,imm", "mov r64,imm", "mov r/m64,imm32 (C7)", // C7 with REX.W: imm32 not sign-extended
-            "invalid 82 c0", // 82 must be #UD in 64-bit mode
-            "xchg eax,eax (90) keeps rax"); // 90 is NOP, it must not zero-extend EAX
+    private static final Set<String> KNOWN_FAILURES = Set.of();
 
     @Test
     void everyGeneratedCaseMatchesTheRealCpu() throws Exception {
