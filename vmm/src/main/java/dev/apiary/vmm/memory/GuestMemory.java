@@ -175,18 +175,22 @@ public final class GuestMemory {
 
     public void write8(long gpa, byte v) throws GuestMemoryException {
         chunkFor(gpa, 1).put(off(gpa), v);
+        written(gpa, 1);
     }
 
     public void write16(long gpa, short v) throws GuestMemoryException {
         chunkFor(gpa, 2).putShort(off(gpa), v);
+        written(gpa, 2);
     }
 
     public void write32(long gpa, int v) throws GuestMemoryException {
         chunkFor(gpa, 4).putInt(off(gpa), v);
+        written(gpa, 4);
     }
 
     public void write64(long gpa, long v) throws GuestMemoryException {
         chunkFor(gpa, 8).putLong(off(gpa), v);
+        written(gpa, 8);
     }
 
     /** Copies guest bytes into {@code dst[dstOff, dstOff+len)}; may span chunks. */
@@ -206,6 +210,7 @@ public final class GuestMemory {
         while (len > 0) {
             int n = (int) Math.min(len, CHUNK_SIZE - off(gpa));
             chunks[(int) (gpa >>> CHUNK_SHIFT)].put(off(gpa), src, srcOff, n);
+            written(gpa, n);
             gpa += n;
             srcOff += n;
             len -= n;
@@ -237,12 +242,37 @@ public final class GuestMemory {
      */
     public ByteBuffer slice(long gpa, int len) throws GuestMemoryException {
         ByteBuffer b = chunkFor(gpa, len);
+        written(gpa, len); // the caller may write through the view (DMA into guest RAM)
         return b.slice(off(gpa), len).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** How many bytes from {@code gpa} (at most {@code len}) a single {@link #slice} can cover. */
     public int maxContiguous(long gpa, int len) {
         return (int) Math.min(len, CHUNK_SIZE - off(gpa));
+    }
+
+    /** Told about every write that does not come from a vCPU: device DMA, the boot loader. */
+    @FunctionalInterface
+    public interface WriteObserver {
+        void written(long gpa, long length);
+    }
+
+    private volatile WriteObserver observer;
+
+    /**
+     * Registers the one observer of writes made through this object (the software CPU drops decoded code in
+     * the pages they touch, so code loaded by DMA or a reset's loader is decoded afresh). Writes a vCPU makes
+     * directly into RAM do not pass here. KVM needs none: the hardware sees every write.
+     */
+    public void observeWrites(WriteObserver o) {
+        observer = o;
+    }
+
+    private void written(long gpa, long length) {
+        WriteObserver o = observer;
+        if (o != null) {
+            o.written(gpa, length);
+        }
     }
 
     private void checkRange(long gpa, long len) throws GuestMemoryException {

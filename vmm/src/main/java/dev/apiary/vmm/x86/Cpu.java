@@ -16,7 +16,11 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #requestExit} may be called from any thread.
  */
 public final class Cpu implements VcpuSignals {
-    public enum Exit { BUDGET, HALTED, WAITING_FOR_SIPI, SHUTDOWN, EXIT_REQUESTED }
+    /**
+     * Why {@link #run} returned. {@code INTERNAL_ERROR}: a bug of this CPU or of a device behind the bus threw
+     * while executing an instruction; {@link #internalError()} says what, and the vCPU does not run again.
+     */
+    public enum Exit { BUDGET, HALTED, WAITING_FOR_SIPI, SHUTDOWN, EXIT_REQUESTED, INTERNAL_ERROR }
 
     private static final Logger LOG = System.getLogger(Cpu.class.getName());
     private static final VarHandle EVENTS;
@@ -199,6 +203,11 @@ public final class Cpu implements VcpuSignals {
         }
     }
 
+    /** What went wrong when {@link #run} returned {@link Exit#INTERNAL_ERROR}, else null. */
+    public String internalError() {
+        return internalError;
+    }
+
     public String recentInstructions() {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < RING; i++) {
@@ -214,6 +223,9 @@ public final class Cpu implements VcpuSignals {
     }
 
     // ---- run loop -----------------------------------------------------------------------------------------
+
+    /** Set when executing an instruction threw a Java exception (a VMM bug); the vCPU stops for good. */
+    private String internalError;
 
     public Exit run(long maxInstructions) {
         if (s.dirty) {
@@ -232,6 +244,9 @@ public final class Cpu implements VcpuSignals {
             }
             if (shutdown) {
                 return Exit.SHUTDOWN;
+            }
+            if (internalError != null) {
+                return Exit.INTERNAL_ERROR;
             }
             if (waitingForSipi) {
                 return Exit.WAITING_FOR_SIPI;
@@ -364,12 +379,12 @@ public final class Cpu implements VcpuSignals {
             icount++;
             deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
         } catch (RuntimeException e) {
-            // a bug of this CPU (or of a device behind the bus): never let it escape into the VMM's vCPU
-            // loop as a Java exception; stop this vCPU as a machine would on an internal error
+            // a bug of this CPU (or of a device behind the bus): not the guest's doing, so not a guest
+            // shutdown (that would reset the machine and hide the bug); the VMM reports it as its own error
             s.rip = rip;
             LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
                     + s.describe() + recentInstructions(), e);
-            shutdown = true;
+            internalError = String.format("internal error at rip 0x%x: %s", rip, e);
         }
     }
 

@@ -58,4 +58,21 @@ class GuestMemoryTest {
         assertArrayEquals(data, back);
         assertEquals(32, m.maxContiguous(GiB - 32, 64));
     }
+
+    @Test
+    void everyWriteThroughThisObjectIsObserved() throws Exception {
+        GuestMemory m = GuestMemory.allocate(0, 2 * MiB);
+        java.util.List<long[]> seen = new java.util.ArrayList<>();
+        m.observeWrites((gpa, len) -> seen.add(new long[] {gpa, len}));
+        m.write8(0x10, (byte) 1);
+        m.write16(0x20, (short) 1);
+        m.write32(0x30, 1);
+        m.write64(0x40, 1);
+        m.write(0x1000, new byte[300]);
+        m.fill(0x3000, 5000, (byte) 0);
+        m.slice(0x8000, 4096); // a DMA view may be written through
+        m.read32(0x30);        // reads are not
+        assertEquals(java.util.List.of("16+1", "32+2", "48+4", "64+8", "4096+300", "12288+5000", "32768+4096"),
+                seen.stream().map(a -> a[0] + "+" + a[1]).toList());
+    }
 }

@@ -101,6 +101,9 @@ final class EmulatedVcpu implements AccelVcpu {
                     break;
                 case SHUTDOWN:
                     return new GuestStop.TripleFault(index);
+                case INTERNAL_ERROR:
+                    return new GuestStop.HostError("vCPU " + index + ": software CPU " + cpu.internalError() + "\n"
+                            + describe());
                 default:
                     throw new IllegalStateException("unknown CPU exit " + exit);
             }
