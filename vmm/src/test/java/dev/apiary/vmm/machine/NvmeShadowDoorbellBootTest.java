@@ -164,7 +164,12 @@ class NvmeShadowDoorbellBootTest {
         assertEquals("on", GuestKit.Run.field(burst, "dbbuf"));
         assertEquals(16, num(burst, "cmds"), burst);
         assertEquals(16, num(burst, "shadow"), burst);
-        assertTrue(num(burst, "rings") >= 1 && num(burst, "rings") <= 4, "EventIdx skips the doorbell: " + burst);
+        // How many rings EventIdx saves depends on the device still being busy with the large read while the
+        // guest publishes the small ones: true on KVM; on the software CPU the guest runs far slower than the
+        // device thread, which often catches up (and moves EventIdx) between two updates. Either way no update
+        // may ring more than once, and every command completes through the shadow.
+        long maxRings = accel == Accelerator.KVM ? 4 : 16;
+        assertTrue(num(burst, "rings") >= 1 && num(burst, "rings") <= maxRings, "EventIdx skips the doorbell: " + burst);
 
         // QD32, polled: every update through the shadow, a real doorbell write only for some of them.
         String bench = benchLine(r);
