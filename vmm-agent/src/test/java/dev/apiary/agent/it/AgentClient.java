@@ -33,7 +33,8 @@ public final class AgentClient {
                 }
             }}, null);
             System.setProperty("jdk.internal.httpclient.disableHostnameVerification", "true");
-            http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+            // Generous: a loaded 2-core CI runner with several JVMs and emulated guests can take seconds to accept.
+            http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(30)).build();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
