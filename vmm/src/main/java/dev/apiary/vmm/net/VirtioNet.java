@@ -582,6 +582,7 @@ public final class VirtioNet implements VirtioDevice, Device {
         /** Reads one frame from the backend into rxBuf; false when none waits. */
         private boolean readFrame() {
             boolean hdr = backend.vnetHeader();
+            rxBuf.buf().clear(); // the last delivery left a limit on the shared view
             int n = backend.receive(rxBuf, hdr ? 0 : HDR_SIZE);
             if (n <= 0) {
                 return false;
