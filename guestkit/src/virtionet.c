@@ -358,6 +358,9 @@ void test_net(void)
         wait_change(&kinfo.vec_count[VEC_RX], seen, 10000);
         seen = kinfo.vec_count[VEC_RX];
     }
+    /* let the device send what is queued (the reply to "stop") before the reset below drops it */
+    u64 drain = now_us() + 2000000;
+    while (used_idx(&txq) != txq.avail_idx && now_us() < drain) cpu_relax();
     u32 irqs = kinfo.vec_count[VEC_RX] + kinfo.vec_count[VEC_TX];
     kprintf("KIT net ok mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s rx=%lu tx=%lu arp=%lu icmp=%lu udp=%lu bad=%lu irqs=%u stop=%s",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], a, n_rx, n_tx, n_arp, n_icmp, n_udp, n_bad, irqs,
