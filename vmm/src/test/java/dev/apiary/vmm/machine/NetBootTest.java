@@ -51,6 +51,12 @@ class NetBootTest {
                 pinged = sh("ping", "-c", "3", "-W", "2", "-I", tap, GUEST_IP) == 0;
             }
             assertTrue(pinged, "ping " + GUEST_IP + " never answered");
+            // Now that the guest is up, every echo request must be answered.
+            Process ping = new ProcessBuilder("ping", "-c", "3", "-W", "2", "-I", tap, GUEST_IP).redirectErrorStream(true).start();
+            String out = new String(ping.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            ping.waitFor();
+            System.out.println(out);
+            assertTrue(out.contains("3 packets transmitted, 3 received"), out);
 
             try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(HOST_IP, 0))) {
                 s.setSoTimeout(2000);
