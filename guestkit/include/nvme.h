@@ -56,6 +56,9 @@ extern struct nctrl nvme_ctrls[NVME_MAXCTRL];
 extern int nvme_nctrl;
 int nvme_probe(void);
 void *dma_alloc(u64 size, u64 align);
+u64 pci_bar_size(int d, int f, int i, u64 *base, int *is64);   /* firmware-style sizing */
+u64 pci_bar_alloc(u64 size);                                    /* a free place in the 32-bit window */
+int pci_find_cap(int d, int f, u8 id);
 u32 crc32_update(u32 crc, const u8 *p, u64 n);
 void nq_push(struct nq *q, struct sqe *e);
 /* Linux's nvme_dbbuf_need_event: ring when EventIdx lies in [old, new) (16-bit wrap) */

@@ -50,7 +50,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "pci", test_pci }, { "acpi", test_acpi }, { "rtc", test_rtc },
     { "pmtimer", test_pmtimer }, { "irq", test_irq }, { "bootparams", test_bootparams },
     { "facts", test_facts }, { "exits", test_exits }, { "panic", test_panic }, { "nvme", test_nvme },
-    { "nvme-bench", test_nvme_bench }, { "pit", test_pit },
+    { "nvme-bench", test_nvme_bench }, { "pit", test_pit }, { "net", test_net },
     { "cpubench", test_cpubench },
 };
 

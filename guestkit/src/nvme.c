@@ -192,7 +192,7 @@ static u32 admin(struct nctrl *c, u8 opc, u32 nsid, u64 prp1, u32 cdw10, u32 cdw
 /* ---- PCI ------------------------------------------------------------------------------------ */
 
 /* Size a memory BAR (decoding off while probing). Returns the size, *base the current address. */
-static u64 bar_size(int d, int f, int i, u64 *base, int *is64)
+u64 pci_bar_size(int d, int f, int i, u64 *base, int *is64)
 {
     int off = 0x10 + 4 * i;
     u32 lo = pci_cfg_read(0, d, f, off);
@@ -221,7 +221,7 @@ static u64 bar_size(int d, int f, int i, u64 *base, int *is64)
 
 /* An address for a BAR of `size` bytes: naturally aligned, in the uncached part of the 32-bit
    PCI window, clear of every memory BAR already assigned on bus 0. */
-static u64 bar_alloc(u64 size)
+u64 pci_bar_alloc(u64 size)
 {
     static struct { u64 a, e; } used[64];
     int nused = 0;
@@ -238,7 +238,7 @@ static u64 bar_alloc(u64 size)
                 if (lo & 1) continue;
                 int is64 = ((lo >> 1) & 3) == 2;
                 if ((lo & ~0xfu) || (is64 && pci_cfg_read(0, d, f, 0x14 + 4 * i))) {
-                    u64 base, sz = bar_size(d, f, i, &base, &is64);
+                    u64 base, sz = pci_bar_size(d, f, i, &base, &is64);
                     if (sz && nused < 64) { used[nused].a = base; used[nused].e = base + sz; nused++; }
                 }
                 if (is64) i++;
@@ -259,7 +259,7 @@ static u64 bar_alloc(u64 size)
     return a + size <= NVME_WIN_END ? a : 0;
 }
 
-static int find_cap(int d, int f, u8 id)
+int pci_find_cap(int d, int f, u8 id)
 {
     if (!(pci_cfg_read(0, d, f, 4) & (1u << 20))) return 0;
     int p = pci_cfg_read(0, d, f, 0x34) & 0xfc;
@@ -309,7 +309,7 @@ static int ctrl_init(struct nctrl *c, int ncpu)
 {
     int d = c->dev, f = c->fn, is64;
     u64 base;
-    c->barsize = bar_size(d, f, 0, &base, &is64);
+    c->barsize = pci_bar_size(d, f, 0, &base, &is64);
     if (!c->barsize) FAIL("BAR0 is not a memory BAR");
     char fa[16] = "";
     opt("kit.nvme.bar=", fa, sizeof fa);
@@ -321,7 +321,7 @@ static int ctrl_init(struct nctrl *c, int ncpu)
         base = 0;
     }
     if (!base || base < kinfo.low_top || base + c->barsize > NVME_WIN_END || base < NVME_WIN_LO) {
-        u64 a = bar_alloc(c->barsize);
+        u64 a = pci_bar_alloc(c->barsize);
         if (!a) FAIL("no room for BAR0 (%lu bytes) in the PCI window", c->barsize);
         u32 cmd = pci_cfg_read(0, d, f, 4);
         pci_cfg_write(0, d, f, 4, cmd & ~3u);
@@ -371,7 +371,7 @@ static int ctrl_init(struct nctrl *c, int ncpu)
 
     /* MSI-X: the table may live in BAR0 (QEMU) or in a BAR of its own (Apiary: BAR4), which is then
        sized and, if firmware left it unassigned, placed like BAR0. */
-    int mc = find_cap(d, f, 0x11);
+    int mc = pci_find_cap(d, f, 0x11);
     if (mc) {
         u32 v = pci_cfg_read(0, d, f, mc);
         u32 tbl = pci_cfg_read(0, d, f, mc + 4);
@@ -382,9 +382,9 @@ static int ctrl_init(struct nctrl *c, int ncpu)
             tbase = c->bar;
         } else if (bir <= 5) {
             int is64b;
-            u64 bbase, bsz = bar_size(d, f, bir, &bbase, &is64b);
+            u64 bbase, bsz = pci_bar_size(d, f, bir, &bbase, &is64b);
             if (bsz && (!bbase || bbase < kinfo.low_top || bbase < NVME_WIN_LO || bbase + bsz > NVME_WIN_END)) {
-                u64 a = bar_alloc(bsz);
+                u64 a = pci_bar_alloc(bsz);
                 bbase = 0;
                 if (a) {
                     u32 cmd = pci_cfg_read(0, d, f, 4);

@@ -133,6 +133,10 @@ public final class SpecValidation {
             if (n.macAddress != null && !MAC.matcher(n.macAddress).matches()) {
                 out.add(new ManifestException(f + ".macAddress", "not a MAC address '" + n.macAddress + "'"));
             }
+            if (n.tapName != null && !n.tapName.matches("[A-Za-z0-9_.-]{1,15}")) {
+                out.add(new ManifestException(f + ".tapName", "not an interface name '" + n.tapName
+                        + "' (1 to 15 letters, digits, '_', '.', '-')"));
+            }
         }
     }
 

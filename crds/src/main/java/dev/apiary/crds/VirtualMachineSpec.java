@@ -179,6 +179,10 @@ public class VirtualMachineSpec {
         public String backend;
         @Pattern("^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
         public String macAddress;
+        @JsonPropertyDescription("backend tap: the host interface to attach to (created when missing and the VMM "
+                + "may); default: a new TAP named by the kernel.")
+        @Pattern("^[A-Za-z0-9_.-]{1,15}$")
+        public String tapName;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -17,6 +17,7 @@ import dev.apiary.vmm.nvme.NvmeController;
 import dev.apiary.vmm.memory.GuestMemoryException;
 import java.util.Set;
 import dev.apiary.vmm.memory.GuestMemory;
+import dev.apiary.vmm.net.VirtioNet;
 import dev.apiary.vmm.pci.PciBus;
 import dev.apiary.vmm.uart.ComPort;
 import dev.apiary.vmm.uart.Uart16550;
@@ -96,6 +97,19 @@ public final class Chipset {
                     .withLbaSize(d.blockSize()), m.memory(), backend, ioEvents);
             pci.attach(slot++, 0, nvme.pciFunction());
             devices.add(nvme);
+        }
+    }
+
+    /** The first PCI slot for network interfaces (after up to 13 disks at 3…15). */
+    static final int FIRST_NIC_SLOT = 16;
+
+    /** Attaches one virtio-net function per network, in manifest order, at slots 16, 17, … */
+    void attachNetworks(Machine m) throws java.io.IOException {
+        int slot = FIRST_NIC_SLOT;
+        for (MachineConfig.Network n : m.config().networks()) {
+            VirtioNet nic = Networks.open(n, m.memory());
+            pci.attach(slot++, 0, nic.pciFunction());
+            devices.add(nic);
         }
     }
 

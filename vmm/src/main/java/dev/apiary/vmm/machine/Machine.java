@@ -85,6 +85,11 @@ public final class Machine implements AutoCloseable, SystemControl {
             } catch (java.io.IOException e) {
                 throw new BootImageException("disk image: " + e.getMessage());
             }
+            try {
+                chipset.attachNetworks(this);
+            } catch (java.io.IOException e) {
+                throw new BootImageException("network: " + e.getMessage());
+            }
             vm.attachPlatform(ports, mmio);
             inventory.addAll(chipset.devices());
             inventory.addAll(vm.platformDevices());

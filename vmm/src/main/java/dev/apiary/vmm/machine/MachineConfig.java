@@ -6,6 +6,7 @@ import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import dev.apiary.vmm.memory.MemoryLayout;
+import dev.apiary.vmm.net.MacAddress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ import java.util.Set;
  * {@link ManifestException} naming the field, before anything is allocated.
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
-        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator) {
+        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator, List<Network> networks) {
     /** Most NVMe controllers one VM can have (PCI slots 3 and up on bus 0). */
     public static final int MAX_DISKS = 16;
 
@@ -29,6 +30,24 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         public Disk(String name, Path image, boolean readOnly, String serial) {
             this(name, image, readOnly, serial, 512);
         }
+    }
+
+    /** Most network interfaces one VM can have (PCI slots 16 and up). */
+    public static final int MAX_NETWORKS = 8;
+
+    /**
+     * A network interface: one virtio-net function on a TAP. {@code tapName} null lets the kernel name a new
+     * TAP; {@code tapFd} ≥ 0 is a TAP descriptor the parent process handed over (then the name is unused).
+     */
+    public record Network(String name, MacAddress mac, String tapName, int tapFd) {
+        public Network withTapFd(int fd) {
+            return new Network(name, mac, tapName, fd);
+        }
+    }
+
+    public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
+            VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator) {
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator, List.of());
     }
 
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
@@ -43,7 +62,13 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
 
     /** The same machine on another accelerator ({@code vmm run --accel}, tests that run on each one). */
     public MachineConfig withAccelerator(Accelerator a) {
-        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a);
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a, networks);
+    }
+
+    /** The same machine with these network interfaces. */
+    public MachineConfig withNetworks(List<Network> n) {
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
+                List.copyOf(n));
     }
 
     public static final int MAX_CPUS = 64;
@@ -152,9 +177,7 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
             }
             disks.add(new Disk(d.name, image, readOnly, diskSerial(vm, d.name), blockSize));
         }
-        if (!spec.networks.isEmpty()) {
-            throw new ManifestException("spec.networks", "network interfaces are not supported by this VMM build yet");
-        }
+        List<Network> networks = networks(vm, spec);
         if (spec.display != null && Boolean.TRUE.equals(spec.display.vnc)) {
             throw new ManifestException("spec.display.vnc", "the display is not supported by this VMM build yet");
         }
@@ -162,7 +185,55 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         VirtualMachineSpec.RebootPolicy policy = spec.rebootPolicy == null ? VirtualMachineSpec.RebootPolicy.Reboot
                 : spec.rebootPolicy;
         Accelerator accel = spec.accelerator == null ? Accelerator.Auto : spec.accelerator;
-        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel);
+        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel,
+                networks);
+    }
+
+    private static List<Network> networks(Manifests.VmManifest vm, VirtualMachineSpec spec) throws ManifestException {
+        if (spec.networks.size() > MAX_NETWORKS) {
+            throw new ManifestException("spec.networks", "at most " + MAX_NETWORKS + " networks, got " + spec.networks.size());
+        }
+        List<Network> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < spec.networks.size(); i++) {
+            VirtualMachineSpec.Network n = spec.networks.get(i);
+            String f = "spec.networks[" + i + "]";
+            if (n == null || n.name == null || n.name.isBlank()) {
+                throw new ManifestException(f + ".name", "is required");
+            }
+            if (!names.add(n.name)) {
+                throw new ManifestException(f + ".name", "'" + n.name + "' is used by another network");
+            }
+            if (n.model != null && !n.model.equals("virtio")) {
+                throw new ManifestException(f + ".model", "'" + n.model + "' is not supported; only virtio");
+            }
+            if (n.backend != null && !n.backend.equals("tap")) {
+                throw new ManifestException(f + ".backend", "'" + n.backend + "' is not supported by this VMM; only tap");
+            }
+            if (n.tapName != null && !n.tapName.matches("[A-Za-z0-9_.-]{1,15}")) {
+                throw new ManifestException(f + ".tapName", "not an interface name '" + n.tapName + "'");
+            }
+            MacAddress mac;
+            if (n.macAddress != null) {
+                try {
+                    mac = MacAddress.parse(n.macAddress);
+                } catch (IllegalArgumentException e) {
+                    throw new ManifestException(f + ".macAddress", "not a MAC address '" + n.macAddress + "'");
+                }
+                if (mac.multicast()) {
+                    throw new ManifestException(f + ".macAddress", n.macAddress + " is a multicast address");
+                }
+            } else {
+                mac = MacAddress.derived(vmIdentity(vm), n.name);
+            }
+            out.add(new Network(n.name, mac, n.tapName, -1));
+        }
+        return List.copyOf(out);
+    }
+
+    /** What stays the same for a VM across boots and nodes: its uid, else namespace/name. */
+    static String vmIdentity(Manifests.VmManifest vm) {
+        return vm.uid() != null ? vm.uid() : vm.namespace() + "/" + vm.name();
     }
 
     /**

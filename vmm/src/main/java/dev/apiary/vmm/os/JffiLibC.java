@@ -41,6 +41,8 @@ final class JffiLibC implements LibC {
     private final Fn getpid = fn("getpid", I);
     private final Fn strerror = fn("strerror", P, I);
     private final Fn fallocate = fn("fallocate", I, I, I, L, L);
+    private final Fn fcntl = fn("fcntl", I, 2, I, I, L);
+    private final Fn poll = fn("poll", I, P, L, I);
 
     private Fn fn(String name, Type ret, Type... params) {
         return fn(name, ret, params.length, params);
@@ -150,6 +152,16 @@ final class JffiLibC implements LibC {
     @Override
     public int fallocate(int fd, int mode, long offset, long length) {
         return i(INVOKER.invokeN4(fallocate.context(), fallocate.address(), fd, mode, offset, length));
+    }
+
+    @Override
+    public int fcntl(int fd, int cmd, long arg) {
+        return i(INVOKER.invokeN3(fcntl.context(), fcntl.address(), fd, cmd, arg));
+    }
+
+    @Override
+    public int poll(long fds, long nfds, int timeoutMillis) {
+        return i(INVOKER.invokeN3(poll.context(), poll.address(), fds, nfds, timeoutMillis));
     }
 
     long symbol(String name) {

@@ -20,6 +20,14 @@ public interface LibC {
     int MADV_MERGEABLE = 12;
     int EINTR = 4;
     int EAGAIN = 11;
+    int O_NONBLOCK = 0x800;
+    int F_GETFL = 3;
+    int F_SETFL = 4;
+    short POLLIN = 0x1;
+    short POLLOUT = 0x4;
+    short POLLERR = 0x8;
+    short POLLHUP = 0x10;
+    short POLLNVAL = 0x20;
 
     int open(String path, int flags);
 
@@ -53,4 +61,10 @@ public interface LibC {
     String strerror(int errnum);
 
     int fallocate(int fd, int mode, long offset, long length);
+
+    /** fcntl with an integer argument (F_GETFL, F_SETFL). */
+    int fcntl(int fd, int cmd, long arg);
+
+    /** {@code fds} points at {@code nfds} struct pollfd (int fd, short events, short revents: 8 bytes). */
+    int poll(long fds, long nfds, int timeoutMillis);
 }

@@ -56,4 +56,34 @@ class MachineConfigTest {
         assertThrows(ManifestException.class, () -> MachineConfig.from(
                 Manifests.parse("spec: {memory: 1Gi, boot: {kernel: {path: k}}}"), dir, 512L << 20));
     }
+
+    private MachineConfig withNetworks(String networks) throws Exception {
+        Files.write(dir.resolve("k"), new byte[1]);
+        return MachineConfig.from(Manifests.parse("metadata: {name: web, namespace: prod}\n"
+                + "spec: {boot: {kernel: {path: k}}, networks: " + networks + "}"), dir, 0);
+    }
+
+    @Test
+    void networksBecomeTapInterfacesWithStableMacs() throws Exception {
+        MachineConfig c = withNetworks("[{name: a, backend: tap, tapName: vmtap0}, {name: b, macAddress: '52:54:00:01:02:03'}]");
+        assertEquals(2, c.networks().size());
+        MachineConfig.Network a = c.networks().get(0);
+        assertEquals("vmtap0", a.tapName());
+        assertEquals(-1, a.tapFd());
+        assertTrue(a.mac().toString().startsWith("52:54:00:"), a.mac().toString());
+        assertEquals(a.mac(), withNetworks("[{name: a}]").networks().get(0).mac(), "the same VM and name give the same MAC");
+        assertNotEquals(a.mac(), withNetworks("[{name: c}]").networks().get(0).mac());
+        assertEquals("52:54:00:01:02:03", c.networks().get(1).mac().toString());
+        assertNull(c.networks().get(1).tapName());
+    }
+
+    @Test
+    void otherBackendsAndModelsAreRefusedNamingTheField() {
+        ManifestException e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, backend: passt}]"));
+        assertEquals("spec.networks[0].backend", e.field());
+        e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, model: e1000}]"));
+        assertEquals("spec.networks[0].model", e.field());
+        e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, macAddress: '01:00:5e:00:00:01'}]"));
+        assertEquals("spec.networks[0].macAddress", e.field());
+    }
 }
