@@ -20,7 +20,20 @@ import java.util.Set;
  * {@link ManifestException} naming the field, before anything is allocated.
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
-        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator) {
+        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator, Display display) {
+    /**
+     * A framebuffer (ramfb, configured by the guest through fw_cfg) of this size before the guest sets one,
+     * 32 bits per pixel; {@code vnc}: the manifest asked for remote access to it.
+     */
+    public record Display(int width, int height, boolean vnc) {
+        public static final int DEFAULT_WIDTH = 1024;
+        public static final int DEFAULT_HEIGHT = 768;
+
+        public static Display defaults() {
+            return new Display(DEFAULT_WIDTH, DEFAULT_HEIGHT, true);
+        }
+    }
+
     /** Most NVMe controllers one VM can have (PCI slots 3 and up on bus 0). */
     public static final int MAX_DISKS = 16;
 
@@ -38,12 +51,17 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
 
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
             VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
-        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, Accelerator.Auto);
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, Accelerator.Auto, null);
     }
 
     /** The same machine on another accelerator ({@code vmm run --accel}, tests that run on each one). */
     public MachineConfig withAccelerator(Accelerator a) {
-        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a);
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a, display);
+    }
+
+    /** The same machine with a framebuffer ({@code vmm run --vnc}, tests); null removes it. */
+    public MachineConfig withDisplay(Display d) {
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator, d);
     }
 
     public static final int MAX_CPUS = 64;
@@ -155,14 +173,27 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         if (!spec.networks.isEmpty()) {
             throw new ManifestException("spec.networks", "network interfaces are not supported by this VMM build yet");
         }
-        if (spec.display != null && Boolean.TRUE.equals(spec.display.vnc)) {
-            throw new ManifestException("spec.display.vnc", "the display is not supported by this VMM build yet");
+        Display display = null;
+        if (spec.display != null) {
+            int w = spec.display.width == null ? Display.DEFAULT_WIDTH : spec.display.width;
+            int h = spec.display.height == null ? Display.DEFAULT_HEIGHT : spec.display.height;
+            checkDisplaySize("spec.display.width", w);
+            checkDisplaySize("spec.display.height", h);
+            display = new Display(w, h, Boolean.TRUE.equals(spec.display.vnc));
         }
         String cmdline = spec.boot.kernel.cmdline == null ? "" : spec.boot.kernel.cmdline;
         VirtualMachineSpec.RebootPolicy policy = spec.rebootPolicy == null ? VirtualMachineSpec.RebootPolicy.Reboot
                 : spec.rebootPolicy;
         Accelerator accel = spec.accelerator == null ? Accelerator.Auto : spec.accelerator;
-        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel);
+        return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel,
+                display);
+    }
+
+    private static void checkDisplaySize(String field, int v) throws ManifestException {
+        if (v < VirtualMachineSpec.Display.MIN_SIZE || v > VirtualMachineSpec.Display.MAX_SIZE) {
+            throw new ManifestException(field, "must be between " + VirtualMachineSpec.Display.MIN_SIZE + " and "
+                    + VirtualMachineSpec.Display.MAX_SIZE + ", got " + v);
+        }
     }
 
     /**

@@ -86,8 +86,13 @@ class MainErrorsTest {
         Files.write(dir.resolve("k"), new byte[16]);
         assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0}]\n").toString()),
                 "spec.networks", "not supported");
-        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  display: {vnc: true}\n").toString()),
-                "spec.display.vnc", "not supported");
+    }
+
+    @Test
+    void displaySizeIsChecked() throws Exception {
+        Files.write(dir.resolve("k"), new byte[16]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  display: {vnc: true, width: 10}\n").toString()),
+                "spec.display.width", "64");
     }
 
     @Test
