@@ -14,6 +14,8 @@ import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.IoEventRegistrar;
 import dev.apiary.vmm.boot.E820Map;
 import dev.apiary.vmm.fwcfg.FwCfg;
+import dev.apiary.vmm.display.Framebuffer;
+import dev.apiary.vmm.display.Ramfb;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +43,8 @@ public final class Chipset {
     private final Rtc rtc;
     private final DebugPorts debugPorts;
     private final FwCfg fwCfg;
+    private final KeyboardController kbc;
+    private final Framebuffer framebuffer;
 
     private Chipset(Machine m) {
         this.machine = m;
@@ -64,7 +68,7 @@ public final class Chipset {
         ResetControl reset = new ResetControl(m);
         reset.attach(m.ports());
         devices.add(reset);
-        KeyboardController kbc = new KeyboardController(m);
+        kbc = new KeyboardController(m);
         kbc.attach(m.ports());
         devices.add(kbc);
         debugPorts = new DebugPorts(b -> { });
@@ -74,6 +78,15 @@ public final class Chipset {
         fwCfg.attach(m.ports());
         addFirmwareItems(m);
         devices.add(fwCfg);
+        MachineConfig.Display display = m.config().display();
+        if (display != null) {
+            framebuffer = new Framebuffer(m.memory(), display.width(), display.height());
+            Ramfb ramfb = new Ramfb(m.memory(), framebuffer);
+            ramfb.attach(fwCfg);
+            devices.add(ramfb);
+        } else {
+            framebuffer = null;
+        }
 
         ComPort[] coms = ComPort.values();
         for (int i = 0; i < 4; i++) {
@@ -119,6 +132,16 @@ public final class Chipset {
             b.putLong(e.address()).putLong(e.size()).putInt(e.type().code);
         }
         return b.array();
+    }
+
+    /** The screen, when the machine has a display. */
+    public java.util.Optional<Framebuffer> framebuffer() {
+        return java.util.Optional.ofNullable(framebuffer);
+    }
+
+    /** The 8042, where keyboard and mouse input enter the guest. */
+    public KeyboardController keyboardController() {
+        return kbc;
     }
 
     public FwCfg fwCfg() {
