@@ -68,7 +68,7 @@ public final class Chipset {
         ResetControl reset = new ResetControl(m);
         reset.attach(m.ports());
         devices.add(reset);
-        kbc = new KeyboardController(m);
+        kbc = new KeyboardController(m, m.irqLine(1), m.irqLine(12));
         kbc.attach(m.ports());
         devices.add(kbc);
         debugPorts = new DebugPorts(b -> { });
