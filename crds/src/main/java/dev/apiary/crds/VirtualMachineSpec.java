@@ -194,6 +194,17 @@ public class VirtualMachineSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Display {
+        public static final int MIN_SIZE = 64;
+        public static final int MAX_SIZE = 8192;
+
         public Boolean vnc;
+        @JsonPropertyDescription("Framebuffer width in pixels (default 1024)")
+        @Min(MIN_SIZE)
+        @Max(MAX_SIZE)
+        public Integer width;
+        @JsonPropertyDescription("Framebuffer height in pixels (default 768)")
+        @Min(MIN_SIZE)
+        @Max(MAX_SIZE)
+        public Integer height;
     }
 }

@@ -31,18 +31,31 @@ public final class ResetRegs {
     public static final int KBC_STATUS_SYSTEM_FLAG = 0x04;
     public static final int KBC_STATUS_COMMAND = 0x08;
     public static final int KBC_STATUS_UNLOCKED = 0x10;
+    /** The byte in the output buffer came from the auxiliary (mouse) port. */
+    public static final int KBC_STATUS_AUX_OBF = 0x20;
+
+    // Command byte bits.
+    public static final int KBC_CB_KBD_INT = 0x01;
+    public static final int KBC_CB_AUX_INT = 0x02;
+    public static final int KBC_CB_KBD_DISABLED = 0x10;
+    public static final int KBC_CB_AUX_DISABLED = 0x20;
+    public static final int KBC_CB_TRANSLATE = 0x40;
 
     // Commands (written at 0x64).
     public static final int KBC_READ_COMMAND_BYTE = 0x20;
     public static final int KBC_WRITE_COMMAND_BYTE = 0x60;
     public static final int KBC_DISABLE_AUX = 0xA7;
     public static final int KBC_ENABLE_AUX = 0xA8;
+    public static final int KBC_AUX_TEST = 0xA9;
     public static final int KBC_SELF_TEST = 0xAA;
     public static final int KBC_INTERFACE_TEST = 0xAB;
     public static final int KBC_DISABLE_KEYBOARD = 0xAD;
     public static final int KBC_ENABLE_KEYBOARD = 0xAE;
     public static final int KBC_READ_OUTPUT_PORT = 0xD0;
     public static final int KBC_WRITE_OUTPUT_PORT = 0xD1;
+    public static final int KBC_WRITE_KBD_BUFFER = 0xD2;
+    public static final int KBC_WRITE_AUX_BUFFER = 0xD3;
+    public static final int KBC_WRITE_AUX = 0xD4;
     public static final int KBC_DISABLE_A20 = 0xDD;
     public static final int KBC_ENABLE_A20 = 0xDF;
     /** 0xF0–0xFF pulse output port lines low for 6 µs; bit 0 clear pulses the reset line (0xFE). */

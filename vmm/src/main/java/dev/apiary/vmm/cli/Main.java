@@ -11,6 +11,8 @@ import dev.apiary.vmm.accel.emu.EmulatedAccelerator;
 import dev.apiary.vmm.os.NativeException;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
+import dev.apiary.vmm.display.InputSink;
+import dev.apiary.vmm.display.VncServer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -28,7 +30,8 @@ public final class Main {
     public static final int EXIT_VMM_ERROR = 3;
 
     private static final String USAGE = """
-            usage: vmm run FILE.yaml [--accel auto|kvm|emulated] [--serial-socket PATH] [--verbose]
+            usage: vmm run FILE.yaml [--accel auto|kvm|emulated] [--serial-socket PATH] [--vnc HOST:PORT
+                           [--vnc-password-file FILE]] [--verbose]
                    vmm launch --runtime-dir DIR [--image-root ROOT]
                    vmm doctor [--json]
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
@@ -36,6 +39,9 @@ public final class Main {
                      --accel A             what runs the guest: auto (KVM where usable, else the software
                                            CPU), kvm or emulated; overrides spec.accelerator
                      --serial-socket PATH  also expose COM1 as a Unix socket (raw, for kernel debuggers)
+                     --vnc HOST:PORT       serve the screen over VNC (RFB) there, e.g. 127.0.0.1:5900; gives the
+                                           VM a display (spec.display, default 1024x768) if it has none
+                     --vnc-password-file F VNC Authentication with the first line of F (else no password)
                      --verbose             report boot timing and exits on stderr
             launch   run the VM described by DIR/spec.json as the vmm-agent does, reporting through files
                      and sockets in DIR (docs/vmm-process.md)
@@ -130,6 +136,8 @@ public final class Main {
         Path serialSocket = null;
         Accelerator accel = null;
         boolean verbose = false;
+        java.net.InetSocketAddress vnc = null;
+        Path vncPasswordFile = null;
         List<String> rest = new ArrayList<>(args);
         while (!rest.isEmpty()) {
             String a = rest.remove(0);
@@ -145,6 +153,18 @@ public final class Main {
                     err.println("vmm: --accel needs one of auto, kvm, emulated");
                     return EXIT_BAD_INPUT;
                 }
+            } else if (a.equals("--vnc")) {
+                vnc = rest.isEmpty() ? null : VncServer.parseAddress(rest.remove(0));
+                if (vnc == null) {
+                    err.println("vmm: --vnc needs HOST:PORT, e.g. 127.0.0.1:5900");
+                    return EXIT_BAD_INPUT;
+                }
+            } else if (a.equals("--vnc-password-file")) {
+                if (rest.isEmpty()) {
+                    err.println("vmm: --vnc-password-file needs a file");
+                    return EXIT_BAD_INPUT;
+                }
+                vncPasswordFile = Path.of(rest.remove(0));
             } else if (a.equals("--verbose") || a.equals("-v")) {
                 verbose = true;
             } else if (a.startsWith("-")) {
@@ -161,6 +181,19 @@ public final class Main {
             err.println("vmm: run needs a manifest file\n" + USAGE);
             return EXIT_BAD_INPUT;
         }
+        if (vncPasswordFile != null && vnc == null) {
+            err.println("vmm: --vnc-password-file needs --vnc");
+            return EXIT_BAD_INPUT;
+        }
+        String vncPassword = null;
+        if (vncPasswordFile != null) {
+            try {
+                vncPassword = VncServer.readPasswordFile(vncPasswordFile);
+            } catch (IOException e) {
+                err.println("vmm: --vnc-password-file: " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+        }
         long tMain = System.nanoTime();
         MachineConfig config;
         try {
@@ -173,6 +206,9 @@ public final class Main {
         }
         if (accel != null) {
             config = config.withAccelerator(accel);
+        }
+        if (vnc != null && config.display() == null) {
+            config = config.withDisplay(MachineConfig.Display.defaults());
         }
         long tManifest = System.nanoTime();
         Machine machine;
@@ -188,7 +224,21 @@ public final class Main {
         if (machine.acceleratorNote() != null) {
             err.println("vmm: " + machine.acceleratorNote());
         }
-        try (machine; TerminalConsole console = TerminalConsole.attach(machine, System.in, System.out, err);
+        VncServer vncServer = null;
+        if (vnc != null) {
+            try {
+                vncServer = new VncServer(vnc, machine.chipset().framebuffer().orElseThrow(),
+                        InputSink.ps2(machine.chipset().keyboardController()), config.name(), vncPassword);
+                err.println("vmm: VNC on " + vnc.getHostString() + ":" + vncServer.address().getPort()
+                        + (vncPassword == null ? " (no password)" : " (VNC Authentication)"));
+            } catch (IOException e) {
+                machine.close();
+                err.println("vmm: --vnc " + vnc.getHostString() + ":" + vnc.getPort() + ": " + e.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+        }
+        try (machine; VncServer vncClose = vncServer;
+             TerminalConsole console = TerminalConsole.attach(machine, System.in, System.out, err);
              SerialSocket socket = serialSocket == null ? null
                      : new SerialSocket(serialSocket, machine.serialConsole()::input)) {
             if (socket != null) {

@@ -12,6 +12,13 @@ import dev.apiary.vmm.block.BlockBackend;
 import dev.apiary.vmm.block.FileBlockBackend;
 import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.IoEventRegistrar;
+import dev.apiary.vmm.boot.E820Map;
+import dev.apiary.vmm.fwcfg.FwCfg;
+import dev.apiary.vmm.display.Framebuffer;
+import dev.apiary.vmm.display.Ramfb;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import dev.apiary.vmm.nvme.NvmeConfig;
 import dev.apiary.vmm.nvme.NvmeController;
 import dev.apiary.vmm.memory.GuestMemoryException;
@@ -36,6 +43,9 @@ public final class Chipset {
     private final Piix4Pm pm;
     private final Rtc rtc;
     private final DebugPorts debugPorts;
+    private final FwCfg fwCfg;
+    private final KeyboardController kbc;
+    private final Framebuffer framebuffer;
 
     private Chipset(Machine m) {
         this.machine = m;
@@ -59,12 +69,25 @@ public final class Chipset {
         ResetControl reset = new ResetControl(m);
         reset.attach(m.ports());
         devices.add(reset);
-        KeyboardController kbc = new KeyboardController(m);
+        kbc = new KeyboardController(m, m.irqLine(1), m.irqLine(12));
         kbc.attach(m.ports());
         devices.add(kbc);
         debugPorts = new DebugPorts(b -> { });
         debugPorts.attach(m.ports());
         devices.add(debugPorts);
+        fwCfg = new FwCfg(m.memory());
+        fwCfg.attach(m.ports());
+        addFirmwareItems(m);
+        devices.add(fwCfg);
+        MachineConfig.Display display = m.config().display();
+        if (display != null) {
+            framebuffer = new Framebuffer(m.memory(), display.width(), display.height());
+            Ramfb ramfb = new Ramfb(m.memory(), framebuffer);
+            ramfb.attach(fwCfg);
+            devices.add(ramfb);
+        } else {
+            framebuffer = null;
+        }
 
         ComPort[] coms = ComPort.values();
         for (int i = 0; i < 4; i++) {
@@ -79,6 +102,51 @@ public final class Chipset {
             uarts[i] = u;
             devices.add(u);
         }
+    }
+
+    /**
+     * What every machine's fw_cfg carries (QEMU's items of the same names): the CPU count, RAM size, the e820
+     * map and the boot order. The boot order lists the NVMe disks in manifest order as Open Firmware paths
+     * (QEMU's form for PCI functions without a firmware name: {@code pci<vendor>,<device>@<slot>}); it is
+     * written before the disks are attached, from the configuration, so it is there for every boot.
+     * ACPI through {@code etc/table-loader} is not offered yet: the VMM writes its tables into RAM itself.
+     */
+    private void addFirmwareItems(Machine m) {
+        fwCfg.addItem(FwCfg.NB_CPUS, FwCfg.le16(m.config().cpus()));
+        fwCfg.addItem(FwCfg.MAX_CPUS, FwCfg.le16(m.config().cpus()));
+        fwCfg.addItem(FwCfg.RAM_SIZE, FwCfg.le64(m.config().memoryBytes()));
+        fwCfg.addItem(FwCfg.NOGRAPHIC, FwCfg.le16(m.config().display() == null ? 1 : 0));
+        fwCfg.addFile("etc/e820", e820File(E820Map.of(m.layout())));
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < m.config().disks().size(); i++) {
+            order.add(String.format("/pci@i0cf8/pci%x,%x@%x/namespace@1,0", NvmeConfig.DEFAULT_VENDOR_ID,
+                    NvmeConfig.DEFAULT_DEVICE_ID, FIRST_DISK_SLOT + i));
+        }
+        // Paths separated by newlines, NUL-terminated, as QEMU writes the file.
+        fwCfg.addFile("bootorder", (String.join("\n", order) + "\0").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** QEMU's {@code etc/e820}: packed little-endian {u64 address, u64 length, u32 type} entries. */
+    static byte[] e820File(E820Map map) {
+        ByteBuffer b = ByteBuffer.allocate(map.entries().size() * 20).order(ByteOrder.LITTLE_ENDIAN);
+        for (E820Map.Entry e : map.entries()) {
+            b.putLong(e.address()).putLong(e.size()).putInt(e.type().code);
+        }
+        return b.array();
+    }
+
+    /** The screen, when the machine has a display. */
+    public java.util.Optional<Framebuffer> framebuffer() {
+        return java.util.Optional.ofNullable(framebuffer);
+    }
+
+    /** The 8042, where keyboard and mouse input enter the guest. */
+    public KeyboardController keyboardController() {
+        return kbc;
+    }
+
+    public FwCfg fwCfg() {
+        return fwCfg;
     }
 
     static Chipset assemble(Machine m) {

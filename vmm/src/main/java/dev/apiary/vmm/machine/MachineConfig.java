@@ -21,7 +21,21 @@ import java.util.Set;
  * {@link ManifestException} naming the field, before anything is allocated.
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
-        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator, List<Network> networks) {
+        VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator, List<Network> networks,
+        Display display) {
+    /**
+     * A framebuffer (ramfb, configured by the guest through fw_cfg) of this size before the guest sets one,
+     * 32 bits per pixel; {@code vnc}: the manifest asked for remote access to it.
+     */
+    public record Display(int width, int height, boolean vnc) {
+        public static final int DEFAULT_WIDTH = 1024;
+        public static final int DEFAULT_HEIGHT = 768;
+
+        public static Display defaults() {
+            return new Display(DEFAULT_WIDTH, DEFAULT_HEIGHT, true);
+        }
+    }
+
     /** Most NVMe controllers one VM can have (PCI slots 3 and up on bus 0). */
     public static final int MAX_DISKS = 16;
 
@@ -47,7 +61,7 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
 
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
             VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator) {
-        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator, List.of());
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator, List.of(), null);
     }
 
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
@@ -57,18 +71,25 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
 
     public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
             VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
-        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, Accelerator.Auto);
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, Accelerator.Auto, List.of(), null);
     }
 
     /** The same machine on another accelerator ({@code vmm run --accel}, tests that run on each one). */
     public MachineConfig withAccelerator(Accelerator a) {
-        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a, networks);
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a, networks,
+                display);
     }
 
     /** The same machine with these network interfaces. */
     public MachineConfig withNetworks(List<Network> n) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
-                List.copyOf(n));
+                List.copyOf(n), display);
+    }
+
+    /** The same machine with a framebuffer ({@code vmm run --vnc}, tests); null removes it. */
+    public MachineConfig withDisplay(Display d) {
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
+                networks, d);
     }
 
     public static final int MAX_CPUS = 64;
@@ -178,15 +199,20 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
             disks.add(new Disk(d.name, image, readOnly, diskSerial(vm, d.name), blockSize));
         }
         List<Network> networks = networks(vm, spec);
-        if (spec.display != null && Boolean.TRUE.equals(spec.display.vnc)) {
-            throw new ManifestException("spec.display.vnc", "the display is not supported by this VMM build yet");
+        Display display = null;
+        if (spec.display != null) {
+            int w = spec.display.width == null ? Display.DEFAULT_WIDTH : spec.display.width;
+            int h = spec.display.height == null ? Display.DEFAULT_HEIGHT : spec.display.height;
+            checkDisplaySize("spec.display.width", w);
+            checkDisplaySize("spec.display.height", h);
+            display = new Display(w, h, Boolean.TRUE.equals(spec.display.vnc));
         }
         String cmdline = spec.boot.kernel.cmdline == null ? "" : spec.boot.kernel.cmdline;
         VirtualMachineSpec.RebootPolicy policy = spec.rebootPolicy == null ? VirtualMachineSpec.RebootPolicy.Reboot
                 : spec.rebootPolicy;
         Accelerator accel = spec.accelerator == null ? Accelerator.Auto : spec.accelerator;
         return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel,
-                networks);
+                networks, display);
     }
 
     private static List<Network> networks(Manifests.VmManifest vm, VirtualMachineSpec spec) throws ManifestException {
@@ -234,6 +260,13 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
     /** What stays the same for a VM across boots and nodes: its uid, else namespace/name. */
     static String vmIdentity(Manifests.VmManifest vm) {
         return vm.uid() != null ? vm.uid() : vm.namespace() + "/" + vm.name();
+    }
+
+    private static void checkDisplaySize(String field, int v) throws ManifestException {
+        if (v < VirtualMachineSpec.Display.MIN_SIZE || v > VirtualMachineSpec.Display.MAX_SIZE) {
+            throw new ManifestException(field, "must be between " + VirtualMachineSpec.Display.MIN_SIZE + " and "
+                    + VirtualMachineSpec.Display.MAX_SIZE + ", got " + v);
+        }
     }
 
     /**

@@ -86,8 +86,23 @@ class MainErrorsTest {
         Files.write(dir.resolve("k"), new byte[16]);
         assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0}]\n").toString()),
                 "spec.networks", "not supported");
-        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  display: {vnc: true}\n").toString()),
-                "spec.display.vnc", "not supported");
+    }
+
+    @Test
+    void vncOptionsAreChecked() throws Exception {
+        Files.write(dir.resolve("k"), new byte[16]);
+        String m = manifest("  boot: {kernel: {path: k}}\n").toString();
+        assertOneLine(run("run", m, "--vnc", "nowhere"), "--vnc", "HOST:PORT");
+        assertOneLine(run("run", m, "--vnc-password-file", "p"), "--vnc-password-file", "--vnc");
+        assertOneLine(run("run", m, "--vnc", "127.0.0.1:0", "--vnc-password-file", dir.resolve("nope").toString()),
+                "--vnc-password-file", "nope");
+    }
+
+    @Test
+    void displaySizeIsChecked() throws Exception {
+        Files.write(dir.resolve("k"), new byte[16]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  display: {vnc: true, width: 10}\n").toString()),
+                "spec.display.width", "64");
     }
 
     @Test

@@ -92,6 +92,12 @@ final class GuestKit {
     }
 
     static Run boot(MachineConfig config, int timeoutSeconds) throws Exception {
+        return boot(config, timeoutSeconds, m -> { });
+    }
+
+    /** Boots and runs to the end; {@code afterRun} sees the machine (its RAM, its devices) before it is closed. */
+    static Run boot(MachineConfig config, int timeoutSeconds, java.util.function.Consumer<Machine> afterRun)
+            throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Machine m = Machine.create(config)) {
             m.serialConsole().addListener((b, off, len) -> {
@@ -115,6 +121,7 @@ final class GuestKit {
             synchronized (out) {
                 text = out.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
             }
+            afterRun.accept(m);
             System.out.println("--- " + m.accelerator() + ", " + config.cpus() + " vCPU, " + (config.memoryBytes() >> 20) + " MiB, \""
                     + config.cmdline() + "\" → " + stop.describe() + "\n" + text);
             return new Run(stop, text, m.boots());
