@@ -84,8 +84,8 @@ class MainErrorsTest {
     @Test
     void featuresNotBuiltYetAreRefusedByName() throws Exception {
         Files.write(dir.resolve("k"), new byte[16]);
-        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0}]\n").toString()),
-                "spec.networks", "not supported");
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0, backend: passt}]\n")
+                .toString()), "spec.networks[0].backend", "not supported");
     }
 
     @Test
