@@ -12,10 +12,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
@@ -24,6 +28,10 @@ import org.jboss.logging.Logger;
  */
 public final class Controllers {
     private static final Logger LOG = Logger.getLogger(Controllers.class);
+    /** Writes in flight at once; the decisions stay on one thread. */
+    static final int WRITERS = 8;
+    /** How soon a VmmNode's status.allocated follows its VMs (it is informative; scheduling counts in memory). */
+    static final Duration ALLOCATION_INTERVAL = Duration.ofMillis(500);
     private final KubernetesClient client;
     private final OperatorSettings settings;
     private final Clock clock;
@@ -36,6 +44,8 @@ public final class Controllers {
     private ClusterView view;
     private EventRecorder events;
     private VmReconciler vmReconciler;
+    /** Carries out the VM worker's decisions: writes to the API server, several in flight (pipelined). */
+    private ExecutorService writer;
     /** VMs that found no node, retried together when capacity may have grown. */
     private final Set<String> parked = new LinkedHashSet<>();
     private volatile boolean running;
@@ -56,9 +66,15 @@ public final class Controllers {
         nodeInformer = client.resources(VmmNode.class).runnableInformer(resyncMs);
         view = new ClusterView(vmInformer.getStore(), nodeInformer.getStore(), clock, settings.heartbeatTimeout());
         events = new EventRecorder(client, clock, settings.identity());
+        AtomicInteger writers = new AtomicInteger();
+        writer = Executors.newFixedThreadPool(WRITERS, r -> {
+            Thread t = new Thread(r, "vm-writer-" + writers.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         vmReconciler = new VmReconciler(vmApi, vmInformer.getStore(), view, new VmPlanner(settings.backoff()), events,
-                metrics, clock, this::park);
-        vmQueue = new WorkQueue("vm", vmReconciler::reconcile);
+                metrics, clock, this::park, this::retryParked, writer);
+        vmQueue = WorkQueue.async("vm", vmReconciler::reconcile);
         VmmNodeReconciler nodeReconciler = new VmmNodeReconciler(client, nodeInformer.getStore(), view, events, metrics,
                 clock, vmQueue::add, this::retryParked);
         nodeQueue = new WorkQueue("vmmnode", nodeReconciler::reconcile);
@@ -120,8 +136,9 @@ public final class Controllers {
         String node = vm.getStatus() == null ? null : vm.getStatus().nodeName;
         String oldNode = old == null || old.getStatus() == null ? null : old.getStatus().nodeName;
         if (!deleted) vmQueue.add(ClusterView.key(vm));
-        if (node != null) nodeQueue.add(node);
-        if (oldNode != null && !oldNode.equals(node)) nodeQueue.add(oldNode);
+        // A VM's change moves only its node's status.allocated: one write per node per interval, not one per VM.
+        if (node != null) nodeQueue.addSoon(node, ALLOCATION_INTERVAL);
+        if (oldNode != null && !oldNode.equals(node)) nodeQueue.addSoon(oldNode, ALLOCATION_INTERVAL);
         if (deleted || (oldNode != null && node == null)) {
             synchronized (parked) {
                 parked.remove(ClusterView.key(vm));
@@ -192,6 +209,7 @@ public final class Controllers {
         running = false;
         vmQueue.stop();
         nodeQueue.stop();
+        writer.shutdownNow();
         vmInformer.stop();
         nodeInformer.stop();
         events.close();
@@ -203,6 +221,7 @@ public final class Controllers {
         nodeInformer = null;
         view = null;
         vmReconciler = null;
+        writer = null;
         synchronized (parked) {
             parked.clear();
         }

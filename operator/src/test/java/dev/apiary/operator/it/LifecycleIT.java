@@ -3,6 +3,7 @@ package dev.apiary.operator.it;
 import static dev.apiary.operator.it.MockCluster.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus.DesiredState;
@@ -142,8 +143,9 @@ class LifecycleIT {
         k.agent("node-a", 8, "16Gi", Map.of()).startHeartbeats().startRunning();
         k.startOperator();
         VirtualMachine created = k.create(vmYaml("c", "Manual", 1, "1Gi"));
-        String rv = await("settled", () -> k.vm("c"), v -> v.getStatus() != null && v.getStatus().phase == VmPhase.Stopped)
-                .getMetadata().getResourceVersion();
+        // Settled: the operator writes status, then its finalizer.
+        String rv = await("settled", () -> k.vm("c"), v -> v.getStatus() != null && v.getStatus().phase == VmPhase.Stopped
+                && v.getMetadata().getFinalizers().contains(Finalizers.OPERATOR)).getMetadata().getResourceVersion();
         // Two users read the same version; the first request wins, the second is refused, not silently lost.
         patch("c", "{\"metadata\":{\"resourceVersion\":\"" + rv + "\"},\"spec\":{\"lifecycleRequest\":"
                 + "{\"action\":\"Start\",\"id\":\"u1\"}}}");
@@ -166,16 +168,16 @@ class LifecycleIT {
                     return real.get(ns, n);
                 }
 
-                public VirtualMachine update(VirtualMachine vm) {
-                    return real.update(vm);
+                public VirtualMachine patch(VirtualMachine vm, ObjectNode p) {
+                    return real.patch(vm, p);
                 }
 
-                public VirtualMachine updateStatus(VirtualMachine vm) {
-                    // The mock ignores stale resourceVersions on /status; a real server answers 409.
+                public VirtualMachine patchStatus(VirtualMachine vm, ObjectNode p) {
+                    // Every other status write is refused, as a real server does when another writer came first.
                     if (conflicts.getAndIncrement() % 2 == 0) {
                         throw new KubernetesClientException("conflict", 409, null);
                     }
-                    return real.updateStatus(vm);
+                    return real.patchStatus(vm, p);
                 }
             };
         });

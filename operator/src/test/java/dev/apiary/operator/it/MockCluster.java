@@ -34,11 +34,12 @@ public final class MockCluster implements AutoCloseable {
     public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(3);
     public final KubernetesMockServer server;
     public final NamespacedKubernetesClient client;
+    private final StrictCrudDispatcher dispatcher = new StrictCrudDispatcher();
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     public MockCluster() {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new StrictCrudDispatcher(), false);
+                dispatcher, false);
         server.init();
         client = server.createClient();
         for (String crd : List.of("virtualmachines.apiary.dev-v1.yml", "vmmnodes.apiary.dev-v1.yml")) {
@@ -66,6 +67,11 @@ public final class MockCluster implements AutoCloseable {
             own.close();
         });
         return rt;
+    }
+
+    /** Requests the server answered so far, per "METHOD resource": {count, nanoseconds}. */
+    public Map<String, long[]> requests() {
+        return dispatcher.requests();
     }
 
     public FakeAgent agent(String node, int cpus, String memory, Map<String, String> labels) {
