@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -39,7 +41,7 @@ import org.jboss.logging.Logger;
  * again (at once on 409 Conflict, from a fresh read; with the work queue's backoff otherwise).
  *
  * <p>Every write is a JSON merge patch of what the decision changed, conditional on the resourceVersion it was decided
- * on: status first (the binding, the run), then the finalizers.
+ * on: status first (the binding, the run), then the metadata (finalizers, the node label) in one patch.
  */
 public final class VmReconciler {
     private static final Logger LOG = Logger.getLogger(VmReconciler.class);
@@ -125,12 +127,12 @@ public final class VmReconciler {
         VmPlan plan = planner.plan(vm, view.nodeState(vmNode(vm)), this::place, clock.instant());
         LOG.debugf("%s: bound=%s unschedulable=%s events=%s", key, plan.boundTo(), plan.unschedulable(), plan.events());
         ObjectNode status = MergePatch.diff(JSON.valueToTree(vm.getStatus()), JSON.valueToTree(plan.status()));
-        List<String> finalizers = finalizersAfter(vm, plan);
+        ObjectNode metadata = metadataChanges(vm, plan);
         if (plan.unschedulable()) {
             metrics.scheduled("unschedulable");
             parkUnschedulable.accept(key);
         }
-        if (status.isEmpty() && finalizers == null) {
+        if (status.isEmpty() && metadata.isEmpty()) {
             conflicts.remove(key);
             record(vm, plan);
             return CompletableFuture.completedFuture(Optional.ofNullable(plan.requeueAfter()));
@@ -138,22 +140,36 @@ public final class VmReconciler {
         // Assume: the placement (or its release) counts from now on, before the write lands.
         if (plan.boundTo() != null) view.assume(key, plan.boundTo());
         if (plan.unbound()) view.assume(key, null);
-        return CompletableFuture.supplyAsync(() -> write(key, vm, plan, status, finalizers), writer)
+        return CompletableFuture.supplyAsync(() -> write(key, vm, plan, status, metadata), writer)
                 .exceptionally(e -> retry(key, e));
     }
 
-    /** The finalizer list the plan asks for, or null when it stays as it is. */
-    private static List<String> finalizersAfter(VirtualMachine vm, VmPlan plan) {
-        if (!plan.addOperatorFinalizer() && !plan.removeAgentFinalizer() && !plan.removeOperatorFinalizer()) return null;
-        List<String> fins = new ArrayList<>(Optional.ofNullable(vm.getMetadata().getFinalizers()).orElse(List.of()));
+    /**
+     * The metadata members the plan changes, as a merge patch (empty when none): the finalizer list, and the label
+     * {@code apiary.dev/node} that follows {@code status.nodeName} so that each agent can watch only its own VMs.
+     */
+    private static ObjectNode metadataChanges(VirtualMachine vm, VmPlan plan) {
+        ObjectNode out = JSON.createObjectNode();
+        List<String> now = vm.getMetadata().getFinalizers() == null ? List.of() : vm.getMetadata().getFinalizers();
+        List<String> fins = new ArrayList<>(now);
         if (plan.addOperatorFinalizer() && !fins.contains(Finalizers.OPERATOR)) fins.add(Finalizers.OPERATOR);
         if (plan.removeAgentFinalizer()) fins.remove(Finalizers.AGENT);
         if (plan.removeOperatorFinalizer()) fins.remove(Finalizers.OPERATOR);
-        return fins.equals(vm.getMetadata().getFinalizers()) ? null : fins;
+        if (!fins.equals(now)) out.set("finalizers", JSON.valueToTree(fins));
+        String node = plan.status().nodeName;
+        String labelled = vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Labels.NODE);
+        // No label on an object whose deletion can complete with this write: nothing would read it.
+        boolean goes = vm.getMetadata().getDeletionTimestamp() != null && fins.isEmpty();
+        if (!Objects.equals(node, labelled) && !goes) {
+            ObjectNode labels = out.putObject("labels");
+            if (node == null) labels.putNull(Labels.NODE);
+            else labels.put(Labels.NODE, node);
+        }
+        return out;
     }
 
-    /** On the writer pool: the status patch, then the finalizer patch, each on the version the previous one made. */
-    private Optional<Duration> write(String key, VirtualMachine vm, VmPlan plan, ObjectNode status, List<String> fins) {
+    /** On the writer pool: the status patch, then the metadata patch, each on the version the previous one made. */
+    private Optional<Duration> write(String key, VirtualMachine vm, VmPlan plan, ObjectNode status, ObjectNode metadata) {
         VirtualMachine current = vm;
         if (!status.isEmpty()) {
             ObjectNode patch = versioned(rv(current));
@@ -173,9 +189,9 @@ public final class VmReconciler {
             newer.put(key, current);
             if (plan.boundTo() != null) metrics.scheduled("bound");
         }
-        if (fins != null) {
+        if (!metadata.isEmpty()) {
             ObjectNode patch = versioned(rv(current));
-            ((ObjectNode) patch.get("metadata")).set("finalizers", JSON.valueToTree(fins));
+            ((ObjectNode) patch.get("metadata")).setAll(metadata);
             VirtualMachine after = api.patch(current, patch);
             if (after == null || after.getMetadata() == null) {
                 // The last finalizer went and the server deleted the object (it answers without a body).

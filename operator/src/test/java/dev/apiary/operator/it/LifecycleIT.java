@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus.DesiredState;
 import dev.apiary.crds.VmPhase;
@@ -131,11 +132,19 @@ class LifecycleIT {
         assertTrue(h.getStatus().lastRequest.message.contains("runStrategy"), h.getStatus().lastRequest.message);
         assertNull(h.getStatus().nodeName);
         assertTrue(await("event", () -> k.eventReasons("h"), r -> r.contains("RequestRefused")).size() > 0);
+        assertNull(nodeLabel(h), "a VM without a node has no node label");
         patch("h", "{\"spec\":{\"runStrategy\":\"Always\"}}");
         await("running after runStrategy Always", () -> k.vm("h"), v -> running(v, 1));
+        await("labelled with its node", () -> nodeLabel(k.vm("h")), "node-a"::equals);
         patch("h", "{\"spec\":{\"runStrategy\":\"Halted\"}}");
         await("stopped after runStrategy Halted", () -> k.vm("h"),
                 v -> v.getStatus().phase == VmPhase.Stopped && v.getStatus().nodeName == null);
+        await("node label removed with the binding", () -> k.vm("h"), v -> nodeLabel(v) == null);
+    }
+
+    /** The label the operator keeps equal to status.nodeName (agents watch by it). */
+    static String nodeLabel(VirtualMachine vm) {
+        return vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Labels.NODE);
     }
 
     @Test
@@ -271,6 +280,7 @@ class LifecycleIT {
         k.client.resources(dev.apiary.crds.VmmNode.class).withName("node-a").delete();
         vm = await("restarted on node-b", () -> k.vm("n"), v -> "node-b".equals(v.getStatus().nodeName) && running(v, 2));
         assertEquals("NodeDeleted", vm.getStatus().exit.reason);
+        await("label follows the new binding", () -> nodeLabel(k.vm("n")), "node-b"::equals);
         assertFalse(vm.getMetadata().getFinalizers().contains(Finalizers.AGENT) && vm.getStatus().vmm == null);
         await("deleted VM released", () -> k.vm("gone"), Objects::isNull);
         assertNotNull(b);

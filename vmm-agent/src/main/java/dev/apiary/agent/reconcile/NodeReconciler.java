@@ -9,6 +9,7 @@ import dev.apiary.agent.runtime.RunIdentity;
 import dev.apiary.agent.runtime.StopRequest;
 import dev.apiary.agent.runtime.VmmProcesses;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -34,8 +35,9 @@ import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
- * Carries out {@link AgentPlanner}'s plans on one thread: watches all VirtualMachines (an informer; the API server
- * cannot filter custom resources by status.nodeName), looks at the runtime directories, plans, acts. Runs on every
+ * Carries out {@link AgentPlanner}'s plans on one thread: watches the VirtualMachines labelled
+ * {@code apiary.dev/node=<this node>} (an informer; the operator sets the label with each binding, since the API
+ * server cannot select custom resources by status.nodeName), looks at the runtime directories, plans, acts. Runs on every
  * VM event, whenever a VMM ends, and at least every {@code resync}. API errors are logged and retried on the next
  * pass; they never stop a VM.
  */
@@ -74,7 +76,10 @@ public final class NodeReconciler implements AutoCloseable {
         Files.createDirectories(runtimeRoot);
         // Adopt what already runs before anything else: a pass without a synced cache touches nothing it does not know.
         trigger();
-        informer = client.resources(VirtualMachine.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
+        // Only the VMs the operator has bound here (it keeps the label equal to status.nodeName): the API server
+        // filters, so an agent's cache and watch traffic grow with its own VMs, not the cluster's.
+        informer = client.resources(VirtualMachine.class).inAnyNamespace().withLabel(Labels.NODE, node)
+                .inform(new ResourceEventHandler<>() {
             @Override
             public void onAdd(VirtualMachine vm) {
                 trigger();

@@ -13,6 +13,7 @@ import dev.apiary.agent.AgentSettings;
 import dev.apiary.agent.node.NodeRegistration;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineStatus;
@@ -21,6 +22,8 @@ import dev.apiary.crds.VmPhase;
 import dev.apiary.crds.VmmNode;
 import dev.apiary.crds.VmmNodeStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpResponse;
@@ -122,8 +125,9 @@ class AgentIT {
         return api.client.resources(VirtualMachine.class).inNamespace("default").withName(name).get();
     }
 
-    /** What the operator writes to start run runId (or, with Stopped, to stop). */
+    /** What the operator writes to start run runId (or, with Stopped, to stop): the status and the node label. */
     void operate(String name, DesiredState desired, long runId) {
+        label(name, NODE);
         edit(name, st -> {
             st.nodeName = NODE;
             st.desiredState = desired;
@@ -132,6 +136,13 @@ class AgentIT {
             if (desired == DesiredState.Running && st.phase != VmPhase.Running) st.phase = VmPhase.Scheduled;
             return st;
         });
+    }
+
+    /** The node label, as the operator sets it with a binding (null removes it). */
+    void label(String name, String node) {
+        api.client.resources(VirtualMachine.class).inNamespace("default").withName(name).patch(
+                PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"" + Labels.NODE + "\":"
+                        + (node == null ? "null" : "\"" + node + "\"") + "}}}");
     }
 
     void edit(String name, UnaryOperator<VirtualMachineStatus> f) {
@@ -377,6 +388,41 @@ class AgentIT {
         assertEquals(0, vm.getStatus().exit.exitCode);
         // The history of an ended run stays readable.
         assertTrue(body(new AgentClient(agent.endpoint()), "/v1/vms/default/once/serial").contains("KIT poweroff"));
+    }
+
+    /**
+     * The agent informs with the selector apiary.dev/node=NODE: a VM not labelled for this node is not in its cache
+     * (the server filters), and a VM whose label and binding move to another node leaves the cache and is stopped
+     * once a fresh read confirms the new binding.
+     */
+    @Test
+    void watchesOnlyTheVmsLabelledForItsNode() throws Exception {
+        startAgent();
+        create("mine", "");
+        create("elsewhere", "");
+        label("elsewhere", "node-z");
+        edit("elsewhere", st -> {
+            st.nodeName = "node-z";
+            st.desiredState = DesiredState.Running;
+            st.runId = 1L;
+            return st;
+        });
+        operate("mine", DesiredState.Running, 1);
+        VirtualMachine vm = awaitPhase("mine", VmPhase.Running, 1);
+        List<String> cached = agent.reconciler().cachedVms().stream().map(v -> v.getMetadata().getName()).toList();
+        assertEquals(List.of("mine"), cached, "only VMs labelled for this node are cached");
+        long pid = vm.getStatus().vmm.pid;
+
+        // Rebound to another node (as after a node deletion): label and nodeName move together.
+        label("mine", "node-z");
+        edit("mine", st -> {
+            st.nodeName = "node-z";
+            return st;
+        });
+        await("left the cache", () -> agent.reconciler().cachedVms().isEmpty(), e -> e, 5_000);
+        await("its VMM stopped here", () -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), a -> !a,
+                15_000);
+        assertNull(vm("elsewhere").getStatus().vmm, "never started a VM labelled for another node");
     }
 
     @Test
