@@ -198,6 +198,32 @@ class LifecycleIT {
         assertEquals(1L, k.eventReasons("x").stream().filter("Scheduled"::equals).count());
     }
 
+    /**
+     * A newer operator or agent (a rolling upgrade) writes fields this model does not know, in spec and in status;
+     * this operator's writes (status, finalizer, label) and the agent's must leave them as they are.
+     */
+    @Test
+    void fieldsTheModelDoesNotKnowSurviveEveryWrite() {
+        k.agent("node-a", 8, "16Gi", Map.of()).startHeartbeats().startRunning();
+        k.startOperator();
+        var raw = k.client.genericKubernetesResources("apiary.dev/v1alpha1", "VirtualMachine").inNamespace("default");
+        raw.load(new java.io.ByteArrayInputStream(vmYaml("u", "Manual", 1, "1Gi")
+                .replace("  cpus: 1", "  cpus: 1\n  futureKnob: {level: 3}").getBytes())).create();
+        await("settled", () -> k.vm("u"), v -> v.getStatus() != null && v.getStatus().phase == VmPhase.Stopped
+                && v.getMetadata().getFinalizers().contains(Finalizers.OPERATOR));
+        raw.withName("u").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"futureStatus\":{\"migration\":\"none\"}}}");
+        assertEquals(Map.of("migration", "none"), raw.withName("u").get().get("status", "futureStatus"));
+
+        request("u", "Start", "go"); // the operator binds (status, label), the agent adds its finalizer and reports
+        await("running", () -> k.vm("u"), v -> running(v, 1));
+        await("labelled", () -> nodeLabel(k.vm("u")), "node-a"::equals);
+        var after = raw.withName("u").get();
+        assertEquals(Map.of("level", 3), after.get("spec", "futureKnob"), "spec field kept");
+        assertEquals(Map.of("migration", "none"), after.get("status", "futureStatus"), "status field kept");
+        assertTrue(after.getMetadata().getFinalizers().contains(Finalizers.AGENT));
+    }
+
     @Test
     void invalidSpecGetsAConditionNamingTheField() {
         k.agent("node-a", 8, "16Gi", Map.of()).startHeartbeats().startRunning();

@@ -1,6 +1,8 @@
 package dev.apiary.agent.reconcile;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.agent.runtime.ControlClient;
 import dev.apiary.agent.runtime.LocalRun;
 import dev.apiary.agent.runtime.ReapedExit;
@@ -10,11 +12,14 @@ import dev.apiary.agent.runtime.StopRequest;
 import dev.apiary.agent.runtime.VmmProcesses;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.Labels;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
@@ -263,17 +268,31 @@ public final class NodeReconciler implements AutoCloseable {
         }, false);
     }
 
-    /** Read, edit, write with the read's resourceVersion; on 409 read again (up to 5 times). */
+    /**
+     * Read, edit, write with the read's resourceVersion; on 409 read again (up to 5 times). The write is a JSON merge
+     * patch of what the edit changed (status members, or metadata such as the finalizer list), so fields this model
+     * does not know — written by a newer operator or agent during a rolling upgrade — are never sent, never erased.
+     */
     private boolean edit(String ns, String name, String uid, UnaryOperator<VirtualMachine> change, boolean status) {
         var res = client.resources(VirtualMachine.class).inNamespace(ns);
+        String part = status ? "status" : "metadata";
         for (int attempt = 1; ; attempt++) {
             VirtualMachine vm = res.withName(name).get();
             if (vm == null || !uid.equals(vm.getMetadata().getUid())) return false;
+            JsonNode before = JSON.valueToTree(vm).get(part);
             VirtualMachine edited = change.apply(vm);
             if (edited == null) return true;
+            ObjectNode diff = MergePatch.diff(before, JSON.valueToTree(edited).get(part));
+            if (diff.isEmpty()) return true;
+            ObjectNode patch = JSON.createObjectNode();
+            ObjectNode meta = patch.putObject("metadata");
+            if (!status) meta.setAll(diff);
+            meta.put("resourceVersion", vm.getMetadata().getResourceVersion());
+            if (status) patch.set("status", diff);
             try {
-                if (status) res.resource(edited).updateStatus();
-                else res.resource(edited).update();
+                var target = res.resource(vm);
+                if (status) target.subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+                else target.patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
                 return true;
             } catch (KubernetesClientException e) {
                 if (e.getCode() == 404) return false;

@@ -14,6 +14,7 @@ import dev.apiary.agent.node.NodeRegistration;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.Labels;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineStatus;
@@ -145,12 +146,18 @@ class AgentIT {
                         + (node == null ? "null" : "\"" + node + "\"") + "}}}");
     }
 
+    /** A status write as the operator makes it: a merge patch of what changed, on the version read. */
     void edit(String name, UnaryOperator<VirtualMachineStatus> f) {
         for (int i = 0; i < 10; i++) {
             try {
                 VirtualMachine vm = vm(name);
+                var before = JSON.valueToTree(vm.getStatus());
                 vm.setStatus(f.apply(vm.getStatus() == null ? new VirtualMachineStatus() : vm.getStatus()));
-                api.client.resources(VirtualMachine.class).inNamespace("default").resource(vm).updateStatus();
+                var patch = JSON.createObjectNode();
+                patch.putObject("metadata").put("resourceVersion", vm.getMetadata().getResourceVersion());
+                patch.set("status", MergePatch.diff(before, JSON.valueToTree(vm.getStatus())));
+                api.client.resources(VirtualMachine.class).inNamespace("default").resource(vm).subresource("status")
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
                 return;
             } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
@@ -423,6 +430,38 @@ class AgentIT {
         await("its VMM stopped here", () -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), a -> !a,
                 15_000);
         assertNull(vm("elsewhere").getStatus().vmm, "never started a VM labelled for another node");
+    }
+
+    /**
+     * Fields this agent's model does not know (a newer operator or agent wrote them, rolling upgrade) survive its
+     * finalizer and status writes on the VM and its heartbeats on the VmmNode.
+     */
+    @Test
+    void fieldsTheModelDoesNotKnowSurviveTheAgentsWrites() throws Exception {
+        startAgent();
+        create("u", "");
+        var raw = api.client.genericKubernetesResources("apiary.dev/v1alpha1", "VirtualMachine").inNamespace("default");
+        raw.withName("u").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"futureKnob\":{\"level\":3}}}");
+        raw.withName("u").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"futureStatus\":\"kept\"}}");
+        var nodes = api.client.genericKubernetesResources("apiary.dev/v1alpha1", "VmmNode");
+        await("VmmNode registered", () -> nodes.withName(NODE).get(), n -> n != null, 5_000);
+        nodes.withName(NODE).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"futureNodeFact\":7}}");
+        String beat = vmmNode().getStatus().heartbeatTime;
+        operate("u", DesiredState.Running, 1);
+        awaitPhase("u", VmPhase.Running, 1);
+        await("a heartbeat after the field was written", () -> vmmNode().getStatus().heartbeatTime,
+                t -> !t.equals(beat), 5_000);
+        var after = raw.withName("u").get();
+        assertTrue(after.getMetadata().getFinalizers().contains(Finalizers.AGENT));
+        assertEquals(java.util.Map.of("level", 3), after.get("spec", "futureKnob"));
+        assertEquals("kept", after.get("status", "futureStatus"));
+        assertEquals(7, (Integer) nodes.withName(NODE).get().get("status", "futureNodeFact"));
+    }
+
+    VmmNode vmmNode() {
+        return api.client.resources(VmmNode.class).withName(NODE).get();
     }
 
     @Test
