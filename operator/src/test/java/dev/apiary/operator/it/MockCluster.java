@@ -69,6 +69,15 @@ public final class MockCluster implements AutoCloseable {
         return rt;
     }
 
+    /**
+     * From now on, GET requests (list, watch, get) whose path contains {@code pathPart} are answered with
+     * {@code code} (403 as RBAC would, 404 as for a CRD not installed); null lifts it.
+     */
+    public void refuseReads(String pathPart, int code) {
+        dispatcher.refuse(pathPart == null ? null : new StrictCrudDispatcher.Refusal(
+                r -> r.getMethod().equals("GET") && r.getPath().contains(pathPart), code));
+    }
+
     /** Requests the server answered so far, per "METHOD resource": {count, nanoseconds}. */
     public Map<String, long[]> requests() {
         return dispatcher.requests();

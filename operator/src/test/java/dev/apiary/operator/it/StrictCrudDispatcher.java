@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 
 /**
  * The mock's CRUD dispatcher made to answer a PUT to {@code /status} with a stale resourceVersion by 409 Conflict,
@@ -22,8 +23,24 @@ final class StrictCrudDispatcher extends KubernetesCrudDispatcher {
     /** "METHOD resource[/status]" → {requests, nanoseconds in the dispatcher}: what a run cost the server (bench/operator). */
     private final Map<String, long[]> requests = new ConcurrentHashMap<>();
 
+    /** Requests answered with an error instead (a 403 from RBAC, a 404 for a CRD not installed), or null. */
+    private volatile Refusal refusal;
+
+    record Refusal(Predicate<RecordedRequest> matches, int code) {}
+
+    void refuse(Refusal r) {
+        refusal = r;
+    }
+
     @Override
     public MockResponse dispatch(RecordedRequest request) {
+        Refusal r = refusal;
+        if (r != null && r.matches().test(request)) {
+            return new MockResponse().setResponseCode(r.code()).setBody("{\"apiVersion\":\"v1\",\"kind\":\"Status\","
+                    + "\"status\":\"Failure\",\"code\":" + r.code() + ",\"reason\":\"" + (r.code() == 403 ? "Forbidden"
+                    : "NotFound") + "\",\"message\":\"refused by the test for " + request.getPath().split("\\?")[0]
+                    + "\"}");
+        }
         long t0 = System.nanoTime();
         try {
             return super.dispatch(request);
