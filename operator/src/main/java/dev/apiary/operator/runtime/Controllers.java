@@ -191,7 +191,7 @@ public final class Controllers {
         List<String> parts = new ArrayList<>();
         if (!vms.hasSynced()) parts.add(unsynced("VirtualMachine", "virtualmachines"));
         if (!nodes.hasSynced()) parts.add(unsynced("VmmNode", "vmmnodes"));
-        return "informer caches not synced after " + settings.syncTimeout().toSeconds() + "s, so nothing is decided: "
+        return "informer caches not synced after " + settings.syncTimeout().toMillis() + " ms, so nothing is decided: "
                 + String.join("; ", parts);
     }
 

@@ -460,6 +460,44 @@ class AgentIT {
         assertEquals(7, (Integer) nodes.withName(NODE).get().get("status", "futureNodeFact"));
     }
 
+    /**
+     * Start-up deadline: a VM informer whose list is forbidden is reported through readiness and an Event on the
+     * VmmNode, not a silent hang (nor a crashed agent); once allowed, the retries sync and VMs run.
+     */
+    @Test
+    void aForbiddenVmListIsReportedAndTheAgentCatchesUpWhenAllowed() throws Exception {
+        api.forbidReads("/virtualmachines");
+        agentClient = api.newClient();
+        agent = new AgentRuntime(agentClient, settings().withSyncTimeout(Duration.ofMillis(300)), vertx);
+        agent.start();
+        AgentClient c = new AgentClient(agent.endpoint());
+        HttpResponse<String> ready = await("readiness DOWN", () -> {
+            try {
+                return c.get("/q/health/ready", null);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, r -> r.statusCode() == 503 && r.body().contains("403"), 10_000);
+        assertTrue(ready.body().contains("403") && ready.body().contains("deploy/agent-rbac.yaml"), ready.body());
+        assertEquals(200, c.get("/q/health/live", null).statusCode());
+        var events = await("CacheSyncTimeout event on the VmmNode", () -> api.client.v1().events().inNamespace("default")
+                .list().getItems().stream().filter(e -> "CacheSyncTimeout".equals(e.getReason())
+                        && NODE.equals(e.getInvolvedObject().getName())).toList(), l -> !l.isEmpty(), 10_000);
+        assertEquals("VmmNode", events.get(0).getInvolvedObject().getKind());
+
+        api.forbidReads(null);
+        await("readiness UP", () -> {
+            try {
+                return c.get("/q/health/ready", null).statusCode();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, code -> code == 200, 60_000);
+        create("late", "");
+        operate("late", DesiredState.Running, 1);
+        awaitPhase("late", VmPhase.Running, 1);
+    }
+
     VmmNode vmmNode() {
         return api.client.resources(VmmNode.class).withName(NODE).get();
     }

@@ -30,8 +30,20 @@ final class MixedCrudDispatcher extends KubernetesCrudDispatcher {
         this.expectations = new MockDispatcher(responses);
     }
 
+    /** GET requests whose path contains this are answered 403 (RBAC not applied yet), or null. */
+    private volatile String forbidden;
+
+    void forbidReads(String pathPart) {
+        forbidden = pathPart;
+    }
+
     @Override
     public MockResponse dispatch(RecordedRequest request) {
+        String f = forbidden;
+        if (f != null && request.getMethod().equals("GET") && request.getPath().contains(f)) {
+            return new MockResponse().setResponseCode(403).setBody("{\"apiVersion\":\"v1\",\"kind\":\"Status\","
+                    + "\"status\":\"Failure\",\"code\":403,\"reason\":\"Forbidden\",\"message\":\"forbidden by the test\"}");
+        }
         Queue<ServerResponse> expected = responses.get(new SimpleRequest(HttpMethod.valueOf(request.getMethod()),
                 request.getPath()));
         return expected != null && !expected.isEmpty() ? expectations.dispatch(request) : super.dispatch(request);
