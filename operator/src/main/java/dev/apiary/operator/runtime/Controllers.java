@@ -119,18 +119,21 @@ public final class Controllers {
         nodeInformer.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(VmmNode n) {
+                heartbeat(n);
                 nodeQueue.add(n.getMetadata().getName());
                 retryParked();
             }
 
             @Override
             public void onUpdate(VmmNode old, VmmNode n) {
+                heartbeat(n);
                 nodeQueue.add(n.getMetadata().getName());
                 if (schedulingFactsChanged(old, n)) retryParked();
             }
 
             @Override
             public void onDelete(VmmNode n, boolean unknownFinalState) {
+                view.forgetNode(n.getMetadata().getName());
                 nodeQueue.add(n.getMetadata().getName());
             }
         });
@@ -247,6 +250,11 @@ public final class Controllers {
             }
             retryParked();
         }
+    }
+
+    /** A VmmNode delivered: its heartbeatTime, if new, is a heartbeat observed now (by this operator's clock). */
+    private void heartbeat(VmmNode n) {
+        if (n.getStatus() != null) view.observeHeartbeat(n.getMetadata().getName(), "status", n.getStatus().heartbeatTime);
     }
 
     private static boolean schedulingFactsChanged(VmmNode a, VmmNode b) {

@@ -90,10 +90,18 @@ public final class FakeAgent implements AutoCloseable {
                 new VmmNodeStatus.AcceleratorInfo("Emulated", true, false, "software x86-64 CPU"));
     }
 
-    /** One heartbeat: heartbeatTime now and Ready=True. */
+    /** How far this node's clock is off (its heartbeatTime and Lease renewTime are written by it). */
+    private volatile java.time.Duration skew = java.time.Duration.ZERO;
+
+    public FakeAgent withClockSkew(java.time.Duration d) {
+        skew = d;
+        return this;
+    }
+
+    /** One heartbeat: heartbeatTime now (by this node's clock) and Ready=True. */
     public void heartbeat() {
         nodeStatus(st -> {
-            st.heartbeatTime = Instant.now().toString();
+            st.heartbeatTime = Instant.now().plus(skew).toString();
             st.conditions.removeIf(c -> "Ready".equals(c.getType()));
             st.conditions.add(new ConditionBuilder().withType("Ready").withStatus("True")
                     .withReason("AgentReady").withMessage("vmm-agent reporting")
