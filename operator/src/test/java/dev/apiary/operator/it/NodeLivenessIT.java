@@ -53,4 +53,23 @@ class NodeLivenessIT {
         assertTrue(msg.contains("no heartbeat observed for"), msg);
         assertEquals(Optional.of("True"), ready(k.node("behind")));
     }
+
+    /**
+     * An agent that renews its node Lease (a small object) is alive whatever its clock says, also when its VmmNode
+     * status is not written; when the renewals stop, the node is lost after the timeout.
+     */
+    @Test
+    void observedLeaseRenewalsKeepANodeAliveAndTheirEndLosesIt() {
+        FakeAgent leased = k.agent("leased", 4, "8Gi", Map.of()).withClockSkew(Duration.ofHours(-2))
+                .startLeaseRenewals();
+        k.startOperator();
+        long t0 = System.nanoTime();
+        await("twice the heartbeat timeout", () -> System.nanoTime() - t0,
+                ns -> ns > 2 * HEARTBEAT_TIMEOUT.toNanos(), Duration.ofSeconds(30));
+        assertEquals(Optional.of("True"), ready(k.node("leased")),
+                "Lease renewals observed count as heartbeats (the VmmNode status was written once, at start)");
+        leased.stopLeaseRenewals();
+        await("lost once the renewals stop", () -> k.node("leased"), n -> ready(n).equals(Optional.of("Unknown")),
+                Duration.ofSeconds(20));
+    }
 }
