@@ -1,5 +1,6 @@
 package dev.apiary.crds;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -17,6 +18,7 @@ import java.util.Map;
 
 /** The desired machine. Field names are the contract in DESIGN.md; every field is documented in docs/api.md. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class VirtualMachineSpec {
     /** Relative path below the node's image root: no leading '/', no empty, '.'-only or '..' segment (RE2-compatible). */
     public static final String RELATIVE_PATH =
@@ -74,6 +76,7 @@ public class VirtualMachineSpec {
     public LifecycleRequest lifecycleRequest;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class LifecycleRequest {
         @Required
         public LifecycleAction action;
@@ -112,6 +115,7 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = "has(self.kernel) != has(self.firmware)",
             message = "exactly one of boot.kernel or boot.firmware must be set", reason = "FieldValueInvalid")
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class Boot {
         public KernelBoot kernel;
         public FirmwareBoot firmware;
@@ -119,6 +123,7 @@ public class VirtualMachineSpec {
 
     /** Direct Linux boot: a bzImage, an optional initrd and a command line. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class KernelBoot {
         @JsonPropertyDescription("bzImage, relative to the node's image root.")
         @Required
@@ -133,6 +138,7 @@ public class VirtualMachineSpec {
 
     /** UEFI boot from a firmware image (OVMF_CODE.fd). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class FirmwareBoot {
         @Required
         @Pattern(RELATIVE_PATH)
@@ -141,6 +147,7 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class Disk {
         @Required
         @Pattern(NAME)
@@ -158,6 +165,7 @@ public class VirtualMachineSpec {
     public enum DiskBus { nvme }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class ImageSource {
         @JsonPropertyDescription("Disk image file, relative to the node's image root.")
         @Required
@@ -167,6 +175,7 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class Network {
         @Required
         @Pattern(NAME)
@@ -186,6 +195,7 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class Serial {
         @ValidationRule(value = "type(self) == int ? self >= 0 : isQuantity(self)",
                 message = "spec.serial.historyBytes must be a quantity", reason = "FieldValueInvalid")
@@ -193,6 +203,7 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public static class Display {
         public static final int MIN_SIZE = 64;
         public static final int MAX_SIZE = 8192;

@@ -1,8 +1,12 @@
 package dev.apiary.operator.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineStatus;
@@ -13,8 +17,12 @@ import dev.apiary.crds.VmmNodeStatus;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpecBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,10 +93,18 @@ public final class FakeAgent implements AutoCloseable {
                 new VmmNodeStatus.AcceleratorInfo("Emulated", true, false, "software x86-64 CPU"));
     }
 
-    /** One heartbeat: heartbeatTime now and Ready=True. */
+    /** How far this node's clock is off (its heartbeatTime and Lease renewTime are written by it). */
+    private volatile java.time.Duration skew = java.time.Duration.ZERO;
+
+    public FakeAgent withClockSkew(java.time.Duration d) {
+        skew = d;
+        return this;
+    }
+
+    /** One heartbeat: heartbeatTime now (by this node's clock) and Ready=True. */
     public void heartbeat() {
         nodeStatus(st -> {
-            st.heartbeatTime = Instant.now().toString();
+            st.heartbeatTime = Instant.now().plus(skew).toString();
             st.conditions.removeIf(c -> "Ready".equals(c.getType()));
             st.conditions.add(new ConditionBuilder().withType("Ready").withStatus("True")
                     .withReason("AgentReady").withMessage("vmm-agent reporting")
@@ -101,9 +117,11 @@ public final class FakeAgent implements AutoCloseable {
         for (int i = 0; i < 20; i++) {
             try {
                 VmmNode n = client.resources(VmmNode.class).withName(node).get();
+                JsonNode before = JSON.valueToTree(n.getStatus());
                 if (n.getStatus() == null) n.setStatus(new VmmNodeStatus());
                 edit.accept(n.getStatus());
-                client.resources(VmmNode.class).resource(n).updateStatus();
+                client.resources(VmmNode.class).resource(n).subresource("status").patch(
+                        PatchContext.of(PatchType.JSON_MERGE), patch(n, "status", before, n.getStatus()));
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
@@ -115,6 +133,36 @@ public final class FakeAgent implements AutoCloseable {
     public FakeAgent startHeartbeats() {
         heartbeats = beat.scheduleAtFixedRate(this::heartbeatQuietly, 300, 300, TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    private ScheduledFuture<?> leaseRenewals;
+
+    /** Renews the node's Lease every 300 ms (renewTime by this node's clock), as the agent does with each heartbeat. */
+    public FakeAgent startLeaseRenewals() {
+        leaseRenewals = beat.scheduleAtFixedRate(() -> {
+            try {
+                // MicroTime, as the API server (and fabric8's Lease model) writes it: six fractional digits.
+                String now = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+                        .format(Instant.now().plus(skew).atZone(java.time.ZoneOffset.UTC));
+                var leases = client.resources(Lease.class).inNamespace(client.getNamespace());
+                if (leases.withName("apiary-node-" + node).get() == null) {
+                    Lease l = new Lease();
+                    l.setMetadata(new ObjectMetaBuilder().withName("apiary-node-" + node)
+                            .addToLabels(Labels.NODE_LEASE, node).build());
+                    l.setSpec(new LeaseSpecBuilder().withHolderIdentity(node).withLeaseDurationSeconds(40).build());
+                    leases.resource(l).create();
+                }
+                leases.withName("apiary-node-" + node).patch(PatchContext.of(PatchType.JSON_MERGE),
+                        "{\"spec\":{\"renewTime\":\"" + now + "\"}}");
+            } catch (RuntimeException ignored) {
+                // next renewal
+            }
+        }, 0, 300, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    public void stopLeaseRenewals() {
+        if (leaseRenewals != null) leaseRenewals.cancel(false);
     }
 
     public void stopHeartbeats() {
@@ -252,9 +300,11 @@ public final class FakeAgent implements AutoCloseable {
                 VirtualMachine fresh = i == 0 ? vm : client.resources(VirtualMachine.class)
                         .inNamespace(vm.getMetadata().getNamespace()).withName(vm.getMetadata().getName()).get();
                 VirtualMachine copy = JSON.convertValue(fresh, VirtualMachine.class);
+                JsonNode before = JSON.valueToTree(copy.getStatus());
                 copy.setStatus(edit.apply(copy.getStatus()));
                 client.resources(VirtualMachine.class).inNamespace(vm.getMetadata().getNamespace()).resource(copy)
-                        .updateStatus();
+                        .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                                patch(copy, "status", before, copy.getStatus()));
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
@@ -272,13 +322,26 @@ public final class FakeAgent implements AutoCloseable {
                 if (add == f.contains(Finalizers.AGENT)) return;
                 if (add) f.add(Finalizers.AGENT);
                 else f.remove(Finalizers.AGENT);
+                JsonNode before = JSON.valueToTree(vm.getMetadata());
                 vm.getMetadata().setFinalizers(f);
-                client.resources(VirtualMachine.class).inNamespace(ns).resource(vm).update();
+                client.resources(VirtualMachine.class).inNamespace(ns).resource(vm).patch(
+                        PatchContext.of(PatchType.JSON_MERGE), patch(vm, "metadata", before, vm.getMetadata()));
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
             }
         }
+    }
+
+    /** As the agent writes: a merge patch of what changed in {@code part}, on the version read. */
+    private static String patch(io.fabric8.kubernetes.api.model.HasMetadata o, String part, JsonNode before, Object after) {
+        ObjectNode patch = JSON.createObjectNode();
+        ObjectNode diff = MergePatch.diff(before, JSON.valueToTree(after));
+        ObjectNode meta = patch.putObject("metadata");
+        if (part.equals("metadata")) meta.setAll(diff);
+        else patch.set(part, diff);
+        meta.put("resourceVersion", o.getMetadata().getResourceVersion());
+        return patch.toString();
     }
 
     @Override
