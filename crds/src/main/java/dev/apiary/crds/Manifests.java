@@ -1,11 +1,15 @@
 package dev.apiary.crds;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.MapperConfig;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.introspect.Annotated;
+import com.fasterxml.jackson.databind.introspect.JacksonAnnotationIntrospector;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.io.IOException;
@@ -21,14 +25,28 @@ public final class Manifests {
     /** Mappers are built on first use: a VMM reading a JSON spec never loads the YAML parser (~50 ms). */
     private static final class Yaml {
         static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory())
+                .setAnnotationIntrospector(new Strict())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
     }
 
     private static final class Json {
         static final ObjectMapper MAPPER = new ObjectMapper()
+                .setAnnotationIntrospector(new Strict())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    }
+
+    /**
+     * The model classes ignore unknown fields ({@code @JsonIgnoreProperties(ignoreUnknown = true)}), so that an
+     * operator or agent reading an object a newer version wrote does not fail (the fabric8 client would drop the whole
+     * watch event). A manifest is read as strictly as the API server's schema does: unknown fields are errors.
+     */
+    private static final class Strict extends JacksonAnnotationIntrospector {
+        @Override
+        public JsonIgnoreProperties.Value findPropertyIgnoralByName(MapperConfig<?> config, Annotated a) {
+            return super.findPropertyIgnoralByName(config, a).withoutIgnoreUnknown();
+        }
     }
 
     /** JSON is YAML too; a document that starts with '{' is read with the (lighter) JSON parser. */

@@ -1,5 +1,6 @@
 package dev.apiary.crds;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -17,6 +18,7 @@ import java.util.Map;
 
 /** The desired machine. Field names are the contract in DESIGN.md; every field is documented in docs/api.md. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class VirtualMachineSpec {
     /** Relative path below the node's image root: no leading '/', no empty, '.'-only or '..' segment (RE2-compatible). */
     public static final String RELATIVE_PATH =
@@ -74,7 +76,8 @@ public class VirtualMachineSpec {
     public LifecycleRequest lifecycleRequest;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class LifecycleRequest {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class LifecycleRequest {
         @Required
         public LifecycleAction action;
         @JsonPropertyDescription("Any string unique per request, e.g. $(date +%s).")
@@ -112,14 +115,16 @@ public class VirtualMachineSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @ValidationRule(value = "has(self.kernel) != has(self.firmware)",
             message = "exactly one of boot.kernel or boot.firmware must be set", reason = "FieldValueInvalid")
-    public static class Boot {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Boot {
         public KernelBoot kernel;
         public FirmwareBoot firmware;
     }
 
     /** Direct Linux boot: a bzImage, an optional initrd and a command line. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class KernelBoot {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class KernelBoot {
         @JsonPropertyDescription("bzImage, relative to the node's image root.")
         @Required
         @Pattern(RELATIVE_PATH)
@@ -133,7 +138,8 @@ public class VirtualMachineSpec {
 
     /** UEFI boot from a firmware image (OVMF_CODE.fd). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class FirmwareBoot {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class FirmwareBoot {
         @Required
         @Pattern(RELATIVE_PATH)
         @Size(max = 4096)
@@ -141,7 +147,8 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Disk {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Disk {
         @Required
         @Pattern(NAME)
         public String name;
@@ -158,7 +165,8 @@ public class VirtualMachineSpec {
     public enum DiskBus { nvme }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class ImageSource {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class ImageSource {
         @JsonPropertyDescription("Disk image file, relative to the node's image root.")
         @Required
         @Pattern(RELATIVE_PATH)
@@ -167,7 +175,8 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Network {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Network {
         @Required
         @Pattern(NAME)
         public String name;
@@ -182,14 +191,16 @@ public class VirtualMachineSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Serial {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Serial {
         @ValidationRule(value = "type(self) == int ? self >= 0 : isQuantity(self)",
                 message = "spec.serial.historyBytes must be a quantity", reason = "FieldValueInvalid")
         public Quantity historyBytes;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Display {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Display {
         public Boolean vnc;
     }
 }

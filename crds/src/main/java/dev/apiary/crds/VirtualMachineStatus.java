@@ -1,5 +1,6 @@
 package dev.apiary.crds;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -11,6 +12,7 @@ import java.util.List;
  * which field is the contract in docs/operator.md ("Contract with the vmm-agent").
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class VirtualMachineStatus {
     /** Operator: Pending, Scheduled, Unknown; agent: Starting, Running, Stopping, Stopped, Succeeded, Failed. */
     public VmPhase phase;
@@ -57,7 +59,8 @@ public class VirtualMachineStatus {
     public enum DesiredState { Running, Stopped }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class VmmProcess {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class VmmProcess {
         public Long pid;
         public String startedAt;
         public Long bootMillis;
@@ -66,13 +69,15 @@ public class VirtualMachineStatus {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Agent {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Agent {
         public String endpoint;
     }
 
     /** How a run ended, written by the agent together with phase Stopped, Succeeded or Failed. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Exit {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Exit {
         public Long runId;
         /** PowerOff, Stopped, Reset, VmmCrashed, EmulationFailure, BootFailed, ... (free-form CamelCase). */
         public String reason;
@@ -82,7 +87,8 @@ public class VirtualMachineStatus {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class RequestResult {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class RequestResult {
         public String id;
         public VirtualMachineSpec.LifecycleAction action;
         /** Accepted (under way), Completed, or Refused. */

@@ -1,5 +1,6 @@
 package dev.apiary.crds;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
@@ -10,6 +11,7 @@ import java.util.List;
 
 /** What is true of a node. The agent writes all of it except {@code allocated} (operator) and Ready=False on timeout. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class VmmNodeStatus {
     /** Agent: what VMs may use in total on this node. */
     public Resources capacity;
@@ -34,21 +36,24 @@ public class VmmNodeStatus {
     public List<Condition> conditions = new ArrayList<>();
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Resources {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Resources {
         @Min(0)
         public Integer cpus;
         public Quantity memory;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Allocated {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Allocated {
         public Integer cpus;
         public Quantity memory;
         public Integer vms;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Kvm {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Kvm {
         public Boolean present;
         public Integer apiVersion;
         @JsonPropertyDescription("Whether kernel-mode guest code runs natively (distribution kernels, OVMF).")
@@ -58,7 +63,8 @@ public class VmmNodeStatus {
 
     /** One accelerator's verdict on this node, as {@code vmm doctor --json} gives it. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class AcceleratorInfo {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class AcceleratorInfo {
         @JsonPropertyDescription("KVM or Emulated (a newer VMM may report others).")
         public String name;
         @JsonPropertyDescription("Whether VMs can run with this accelerator on this node.")
@@ -79,7 +85,8 @@ public class VmmNodeStatus {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public static class Versions {
+    @JsonIgnoreProperties(ignoreUnknown = true)
+public static class Versions {
         public String agent;
         public String vmm;
         public String kernel;

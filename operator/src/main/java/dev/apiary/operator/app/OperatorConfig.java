@@ -24,6 +24,13 @@ public interface OperatorConfig {
     @WithDefault("5m")
     Duration resync();
 
+    /**
+     * How long the controllers wait for their informers' first list before they report it (readiness DOWN with the
+     * reason, a Warning Event on the pod); they keep retrying after that.
+     */
+    @WithDefault("60s")
+    Duration syncTimeout();
+
     LeaderElection leaderElection();
 
     interface LeaderElection {

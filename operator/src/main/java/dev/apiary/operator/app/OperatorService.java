@@ -26,7 +26,7 @@ public class OperatorService {
                         .orElse(client.getNamespace() == null ? "apiary-system" : client.getNamespace());
         OperatorSettings settings = new OperatorSettings(config.heartbeatTimeout(),
                 new Backoff(config.backoffBase(), config.backoffCap()), config.resync(), leaseNs, le.leaseName(),
-                identity, le.leaseDuration(), le.renewDeadline(), le.retryPeriod());
+                identity, le.leaseDuration(), le.renewDeadline(), le.retryPeriod(), config.syncTimeout());
         this.runtime = new OperatorRuntime(client, settings, Clock.systemUTC(), new OperatorMetrics(registry));
     }
 

@@ -249,7 +249,8 @@ public final class VmPlanner {
                 boundTo = b.node();
                 st.vmm = null;
                 Conditions.set(st.conditions, SCHEDULED, TRUE, "Bound", "bound to VmmNode " + b.node(), now, c.gen);
-                c.normal("Scheduled", "bound to VmmNode " + b.node());
+                // One event for bind and start (an Event is an API write, as kube-scheduler records only Scheduled).
+                c.normal("Scheduled", "bound to VmmNode " + b.node() + "; starting run " + (r + 1));
             } else if (p instanceof Placement.Unschedulable u) {
                 newRun = false;
                 unschedulable = true;
@@ -269,7 +270,7 @@ public final class VmPlanner {
                 st.restarts = (st.restarts == null ? 0 : st.restarts) + 1;
                 c.normal("Restarting", "run " + r + " ended (" + (st.exit != null ? st.exit.reason : st.phase)
                         + "); starting run " + st.runId + " on " + st.nodeName + " (runStrategy " + strategy + ")");
-            } else {
+            } else if (boundTo == null) {
                 c.normal("Starting", "starting run " + st.runId + " on " + st.nodeName);
             }
             if (st.phase == null || st.phase == VmPhase.Pending || isTerminal(st.phase) || st.phase == VmPhase.Unknown) {

@@ -1,7 +1,9 @@
 package dev.apiary.operator.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.ConditionTypes;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VmmNode;
 import dev.apiary.crds.VmmNodeStatus;
 import dev.apiary.operator.lifecycle.Conditions;
@@ -11,13 +13,14 @@ import dev.apiary.operator.runtime.OperatorMetrics;
 import dev.apiary.operator.scheduling.Quantities;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.cache.Store;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -96,10 +99,19 @@ public final class VmmNodeReconciler {
         alloc.vms = (int) a[2];
         st.allocated = alloc;
         VmmNode written = node;
-        if (!Objects.equals(JSON.valueToTree(st), JSON.valueToTree(node.getStatus()))) {
-            VmmNode edit = JSON.convertValue(node, VmmNode.class);
-            edit.setStatus(st);
-            written = client.resources(VmmNode.class).resource(edit).updateStatus();
+        // Only what changed (allocated, Ready on a stale heartbeat), conditional on the version read: the agent's
+        // fields, and fields a newer agent writes that this model does not know, stay as they are.
+        ObjectNode diff = MergePatch.diff(JSON.valueToTree(node.getStatus()), JSON.valueToTree(st));
+        if (!diff.isEmpty()) {
+            ObjectNode patch = JSON.createObjectNode();
+            // allocated is the operator's alone and computed afresh: it needs no version (and no re-read after the
+            // cache lags behind the last write). Anything else, the Ready condition in a list both sides write, does.
+            if (diff.size() > 1 || !diff.has("allocated")) {
+                patch.putObject("metadata").put("resourceVersion", node.getMetadata().getResourceVersion());
+            }
+            patch.set("status", diff);
+            written = client.resources(VmmNode.class).resource(node).subresource("status")
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
         }
         if (stale) events.record(written, "Warning", "NodeNotReady", "node " + name + " " + notReady);
         boolean ready = notReady == null;

@@ -57,7 +57,10 @@ public final class ClusterView {
 
     /** Called for every VM the informer delivers; only a deletion ends an assumption here (see {@link #nodeOf}). */
     public void observed(VirtualMachine vm, boolean deleted) {
-        if (deleted) assumed.remove(key(vm));
+        if (deleted) {
+            assumed.remove(key(vm));
+            heldCache.remove(key(vm));
+        }
     }
 
     /**
@@ -123,6 +126,24 @@ public final class ClusterView {
         }
     }
 
+    /** {@link #held} of each VM, for the version of it last seen: parsing quantities for every VM in every decision
+     * made scheduling O(VMs) in BigDecimal arithmetic per VM. */
+    private final Map<String, Held> heldCache = new ConcurrentHashMap<>();
+
+    private record Held(String resourceVersion, long cpus, long memory) {}
+
+    private long[] heldNow(VirtualMachine vm) {
+        String k = key(vm);
+        String rv = vm.getMetadata().getResourceVersion();
+        Held h = heldCache.get(k);
+        if (h == null || rv == null || !rv.equals(h.resourceVersion())) {
+            long[] v = held(vm);
+            h = new Held(rv, v[0], v[1]);
+            if (rv != null) heldCache.put(k, h);
+        }
+        return new long[] {h.cpus(), h.memory()};
+    }
+
     /** CPUs and bytes a VM holds on its node: the larger of what runs and what its spec asks (a restart must fit). */
     public static long[] held(VirtualMachine vm) {
         long cpus = 0;
@@ -146,7 +167,7 @@ public final class ClusterView {
         for (VirtualMachine vm : vms.list()) {
             String node = nodeOf(vm, prune);
             if (node == null) continue;
-            long[] h = held(vm);
+            long[] h = heldNow(vm);
             long[] a = out.computeIfAbsent(node, k -> new long[3]);
             a[0] += h[0];
             a[1] += h[1];

@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -41,6 +43,19 @@ public final class OperatorMetrics {
         } finally {
             reconciled(kind, result, sample);
         }
+    }
+
+    /** As {@link #timedReconcile}, for a reconcile that is done when the stage it returns completes. */
+    public <T> CompletionStage<T> timedReconcileAsync(String kind, Supplier<CompletionStage<T>> reconcile) {
+        Timer.Sample sample = start();
+        CompletionStage<T> out;
+        try {
+            out = reconcile.get();
+        } catch (RuntimeException e) {
+            reconciled(kind, "error", sample);
+            throw e;
+        }
+        return out.whenComplete((v, e) -> reconciled(kind, e == null ? "success" : "error", sample));
     }
 
     public void scheduled(String result) {

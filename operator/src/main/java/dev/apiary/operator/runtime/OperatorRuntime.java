@@ -76,9 +76,25 @@ public final class OperatorRuntime {
         return leading;
     }
 
-    /** Live: started, and if leading, its controllers run. */
+    /**
+     * Live: started. Waiting for the API server (informers retrying a forbidden or missing resource) is not a reason
+     * to restart the process; readiness says it.
+     */
     public boolean live() {
+        return started;
+    }
+
+    /** Ready: started, and if leading, its controllers run (the caches have synced). */
+    public boolean ready() {
         return started && (!leading || controllers.running());
+    }
+
+    /** Why not {@link #ready()}, in words (null when ready). */
+    public String notReadyReason() {
+        if (ready()) return null;
+        if (!started) return "not started";
+        String why = controllers.notSynced();
+        return why != null ? why : "leading; waiting for the informer caches' first list";
     }
 
     public boolean idle() {

@@ -7,7 +7,12 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -18,6 +23,10 @@ import org.jboss.logging.Logger;
  * being worked on is never worked on twice at once (one added meanwhile runs again afterwards), failures are
  * retried with per-key exponential delay (50 ms doubling to 1 min), and the handler may ask to be called again
  * later. One worker per kind keeps decisions that share state (capacity) strictly ordered.
+ *
+ * <p>A handler may finish asynchronously: it decides on the worker and returns a stage for the API writes that carry
+ * the decision out (kube-scheduler's assume-then-bind). The worker goes on to the next key at once; the key counts as
+ * being worked on until its stage completes, so one VM never has two decisions or two writes in flight.
  */
 public final class WorkQueue {
     private static final Logger LOG = Logger.getLogger(WorkQueue.class);
@@ -25,16 +34,28 @@ public final class WorkQueue {
     private static final long RETRY_CAP_MS = 60_000;
 
     private final String name;
-    private final Function<String, Optional<Duration>> handler;
+    private final Function<String, CompletionStage<Optional<Duration>>> handler;
     private final LinkedHashSet<String> queued = new LinkedHashSet<>();
     private final Set<String> active = new HashSet<>();
     private final Set<String> dirty = new HashSet<>();
     private final Map<String, Integer> failures = new HashMap<>();
+    /** Keys with a coalesced add pending ({@link #addSoon}). */
+    private final Set<String> soon = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timers;
     private final Thread worker;
     private volatile boolean stopped;
 
+    /** A queue whose handler is done when it returns. */
     public WorkQueue(String name, Function<String, Optional<Duration>> handler) {
+        this(name, key -> CompletableFuture.completedFuture(handler.apply(key)), (Void) null);
+    }
+
+    /** A queue whose handler is done when the stage it returns completes (see the class comment). */
+    public static WorkQueue async(String name, Function<String, CompletionStage<Optional<Duration>>> handler) {
+        return new WorkQueue(name, handler, (Void) null);
+    }
+
+    private WorkQueue(String name, Function<String, CompletionStage<Optional<Duration>>> handler, Void async) {
         this.name = name;
         this.handler = handler;
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, name + "-timer"));
@@ -66,6 +87,22 @@ public final class WorkQueue {
             add(key);
         } else {
             timers.schedule(() -> add(key), Math.max(1, delay.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Adds the key after {@code delay}, once however often it is called meanwhile: for work whose result only needs
+     * to be current soon (a VmmNode's status.allocated), so a burst of bindings makes one write, not one each.
+     */
+    public void addSoon(String key, Duration delay) {
+        if (stopped || !soon.add(key)) return;
+        try {
+            timers.schedule(() -> {
+                soon.remove(key);
+                add(key);
+            }, Math.max(1, delay.toMillis()), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            soon.remove(key); // stopped meanwhile
         }
     }
 
@@ -113,33 +150,44 @@ public final class WorkQueue {
                 return;
             }
             if (key == null) return;
-            Optional<Duration> again = Optional.empty();
-            boolean failed = false;
+            CompletionStage<Optional<Duration>> done;
             try {
-                again = handler.apply(key);
+                done = handler.apply(key);
             } catch (RuntimeException e) {
-                failed = true;
-                if (!stopped) LOG.warnf(e, "%s: reconcile of %s failed; will retry", name, key);
+                done = CompletableFuture.failedFuture(e);
             }
-            long retryMs = 0;
-            synchronized (this) {
-                active.remove(key);
-                if (failed) {
-                    int n = failures.merge(key, 1, Integer::sum);
-                    retryMs = Math.min(RETRY_CAP_MS, RETRY_BASE_MS << Math.min(n - 1, 20));
-                } else {
-                    failures.remove(key);
-                }
-                if (dirty.remove(key)) {
-                    queued.add(key);
-                    notifyAll();
-                }
+            done.whenComplete((again, error) -> finished(key, again, error));
+        }
+    }
+
+    private void finished(String key, Optional<Duration> again, Throwable error) {
+        boolean failed = error != null;
+        if (failed && !stopped) {
+            LOG.warnf(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error,
+                    "%s: reconcile of %s failed; will retry", name, key);
+        }
+        long retryMs = 0;
+        synchronized (this) {
+            active.remove(key);
+            if (failed) {
+                int n = failures.merge(key, 1, Integer::sum);
+                retryMs = Math.min(RETRY_CAP_MS, RETRY_BASE_MS << Math.min(n - 1, 20));
+            } else {
+                failures.remove(key);
             }
+            if (dirty.remove(key)) {
+                queued.add(key);
+                notifyAll();
+            }
+        }
+        try {
             if (failed) {
                 addAfter(key, Duration.ofMillis(retryMs));
-            } else {
+            } else if (again != null) {
                 again.ifPresent(d -> addAfter(key, d));
             }
+        } catch (RejectedExecutionException e) {
+            // stopped meanwhile: nothing more to do for this term
         }
     }
 }

@@ -1,21 +1,30 @@
 package dev.apiary.operator.vm;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.VirtualMachine;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 
 /**
- * The VM writes the reconciler makes, each conditional on the object's resourceVersion (409 when stale). An
- * interface so that tests can inject conflicts the mock server does not produce (it ignores a stale
- * resourceVersion on PUT /status).
+ * The VM writes the reconciler makes: JSON merge patches (RFC 7386) that carry only the members the operator changed
+ * plus {@code metadata.resourceVersion}, so the server refuses a write decided on a stale copy with 409 Conflict and
+ * never loses a field the operator's model does not know. An interface so that tests can inject conflicts.
  */
 public interface VmApi {
     VirtualMachine get(String namespace, String name);
 
-    /** PUT of the main resource (metadata and spec; status is ignored by the server). */
-    VirtualMachine update(VirtualMachine vm);
+    /**
+     * Merge patch of the main resource of {@code vm} (which names the object; the patch says what changes) (metadata and spec; the server ignores status there). Null when the patch
+     * removed the last finalizer of an object being deleted, so that the server deleted it.
+     */
+    VirtualMachine patch(VirtualMachine vm, ObjectNode mergePatch);
 
-    /** PUT of the status subresource. */
-    VirtualMachine updateStatus(VirtualMachine vm);
+    /**
+     * Merge patch of the status subresource (the server takes only {@code status} from it). The patch methods take
+     * the VM the decision was made on only to name it: fabric8 reads the object first when it has none.
+     */
+    VirtualMachine patchStatus(VirtualMachine vm, ObjectNode mergePatch);
 
     static VmApi of(KubernetesClient client) {
         return new VmApi() {
@@ -25,15 +34,15 @@ public interface VmApi {
             }
 
             @Override
-            public VirtualMachine update(VirtualMachine vm) {
+            public VirtualMachine patch(VirtualMachine vm, ObjectNode mergePatch) {
                 return client.resources(VirtualMachine.class).inNamespace(vm.getMetadata().getNamespace()).resource(vm)
-                        .update();
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch.toString());
             }
 
             @Override
-            public VirtualMachine updateStatus(VirtualMachine vm) {
+            public VirtualMachine patchStatus(VirtualMachine vm, ObjectNode mergePatch) {
                 return client.resources(VirtualMachine.class).inNamespace(vm.getMetadata().getNamespace()).resource(vm)
-                        .updateStatus();
+                        .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch.toString());
             }
         };
     }

@@ -1,8 +1,11 @@
 package dev.apiary.operator.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineStatus;
@@ -15,6 +18,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,9 +106,11 @@ public final class FakeAgent implements AutoCloseable {
         for (int i = 0; i < 20; i++) {
             try {
                 VmmNode n = client.resources(VmmNode.class).withName(node).get();
+                JsonNode before = JSON.valueToTree(n.getStatus());
                 if (n.getStatus() == null) n.setStatus(new VmmNodeStatus());
                 edit.accept(n.getStatus());
-                client.resources(VmmNode.class).resource(n).updateStatus();
+                client.resources(VmmNode.class).resource(n).subresource("status").patch(
+                        PatchContext.of(PatchType.JSON_MERGE), patch(n, "status", before, n.getStatus()));
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
@@ -252,9 +259,11 @@ public final class FakeAgent implements AutoCloseable {
                 VirtualMachine fresh = i == 0 ? vm : client.resources(VirtualMachine.class)
                         .inNamespace(vm.getMetadata().getNamespace()).withName(vm.getMetadata().getName()).get();
                 VirtualMachine copy = JSON.convertValue(fresh, VirtualMachine.class);
+                JsonNode before = JSON.valueToTree(copy.getStatus());
                 copy.setStatus(edit.apply(copy.getStatus()));
                 client.resources(VirtualMachine.class).inNamespace(vm.getMetadata().getNamespace()).resource(copy)
-                        .updateStatus();
+                        .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                                patch(copy, "status", before, copy.getStatus()));
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
@@ -272,13 +281,26 @@ public final class FakeAgent implements AutoCloseable {
                 if (add == f.contains(Finalizers.AGENT)) return;
                 if (add) f.add(Finalizers.AGENT);
                 else f.remove(Finalizers.AGENT);
+                JsonNode before = JSON.valueToTree(vm.getMetadata());
                 vm.getMetadata().setFinalizers(f);
-                client.resources(VirtualMachine.class).inNamespace(ns).resource(vm).update();
+                client.resources(VirtualMachine.class).inNamespace(ns).resource(vm).patch(
+                        PatchContext.of(PatchType.JSON_MERGE), patch(vm, "metadata", before, vm.getMetadata()));
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
             }
         }
+    }
+
+    /** As the agent writes: a merge patch of what changed in {@code part}, on the version read. */
+    private static String patch(io.fabric8.kubernetes.api.model.HasMetadata o, String part, JsonNode before, Object after) {
+        ObjectNode patch = JSON.createObjectNode();
+        ObjectNode diff = MergePatch.diff(before, JSON.valueToTree(after));
+        ObjectNode meta = patch.putObject("metadata");
+        if (part.equals("metadata")) meta.setAll(diff);
+        else patch.set(part, diff);
+        meta.put("resourceVersion", o.getMetadata().getResourceVersion());
+        return patch.toString();
     }
 
     @Override

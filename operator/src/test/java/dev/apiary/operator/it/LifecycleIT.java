@@ -3,7 +3,9 @@ package dev.apiary.operator.it;
 import static dev.apiary.operator.it.MockCluster.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus.DesiredState;
 import dev.apiary.crds.VmPhase;
@@ -130,11 +132,19 @@ class LifecycleIT {
         assertTrue(h.getStatus().lastRequest.message.contains("runStrategy"), h.getStatus().lastRequest.message);
         assertNull(h.getStatus().nodeName);
         assertTrue(await("event", () -> k.eventReasons("h"), r -> r.contains("RequestRefused")).size() > 0);
+        assertNull(nodeLabel(h), "a VM without a node has no node label");
         patch("h", "{\"spec\":{\"runStrategy\":\"Always\"}}");
         await("running after runStrategy Always", () -> k.vm("h"), v -> running(v, 1));
+        await("labelled with its node", () -> nodeLabel(k.vm("h")), "node-a"::equals);
         patch("h", "{\"spec\":{\"runStrategy\":\"Halted\"}}");
         await("stopped after runStrategy Halted", () -> k.vm("h"),
                 v -> v.getStatus().phase == VmPhase.Stopped && v.getStatus().nodeName == null);
+        await("node label removed with the binding", () -> k.vm("h"), v -> nodeLabel(v) == null);
+    }
+
+    /** The label the operator keeps equal to status.nodeName (agents watch by it). */
+    static String nodeLabel(VirtualMachine vm) {
+        return vm.getMetadata().getLabels() == null ? null : vm.getMetadata().getLabels().get(Labels.NODE);
     }
 
     @Test
@@ -142,8 +152,9 @@ class LifecycleIT {
         k.agent("node-a", 8, "16Gi", Map.of()).startHeartbeats().startRunning();
         k.startOperator();
         VirtualMachine created = k.create(vmYaml("c", "Manual", 1, "1Gi"));
-        String rv = await("settled", () -> k.vm("c"), v -> v.getStatus() != null && v.getStatus().phase == VmPhase.Stopped)
-                .getMetadata().getResourceVersion();
+        // Settled: the operator writes status, then its finalizer.
+        String rv = await("settled", () -> k.vm("c"), v -> v.getStatus() != null && v.getStatus().phase == VmPhase.Stopped
+                && v.getMetadata().getFinalizers().contains(Finalizers.OPERATOR)).getMetadata().getResourceVersion();
         // Two users read the same version; the first request wins, the second is refused, not silently lost.
         patch("c", "{\"metadata\":{\"resourceVersion\":\"" + rv + "\"},\"spec\":{\"lifecycleRequest\":"
                 + "{\"action\":\"Start\",\"id\":\"u1\"}}}");
@@ -166,16 +177,16 @@ class LifecycleIT {
                     return real.get(ns, n);
                 }
 
-                public VirtualMachine update(VirtualMachine vm) {
-                    return real.update(vm);
+                public VirtualMachine patch(VirtualMachine vm, ObjectNode p) {
+                    return real.patch(vm, p);
                 }
 
-                public VirtualMachine updateStatus(VirtualMachine vm) {
-                    // The mock ignores stale resourceVersions on /status; a real server answers 409.
+                public VirtualMachine patchStatus(VirtualMachine vm, ObjectNode p) {
+                    // Every other status write is refused, as a real server does when another writer came first.
                     if (conflicts.getAndIncrement() % 2 == 0) {
                         throw new KubernetesClientException("conflict", 409, null);
                     }
-                    return real.updateStatus(vm);
+                    return real.patchStatus(vm, p);
                 }
             };
         });
@@ -185,6 +196,32 @@ class LifecycleIT {
         assertEquals(1L, vm.getStatus().runId, "a retried decision is not applied twice");
         await("Scheduled event", () -> k.eventReasons("x"), r -> r.contains("Scheduled"));
         assertEquals(1L, k.eventReasons("x").stream().filter("Scheduled"::equals).count());
+    }
+
+    /**
+     * A newer operator or agent (a rolling upgrade) writes fields this model does not know, in spec and in status;
+     * this operator's writes (status, finalizer, label) and the agent's must leave them as they are.
+     */
+    @Test
+    void fieldsTheModelDoesNotKnowSurviveEveryWrite() {
+        k.agent("node-a", 8, "16Gi", Map.of()).startHeartbeats().startRunning();
+        k.startOperator();
+        var raw = k.client.genericKubernetesResources("apiary.dev/v1alpha1", "VirtualMachine").inNamespace("default");
+        raw.load(new java.io.ByteArrayInputStream(vmYaml("u", "Manual", 1, "1Gi")
+                .replace("  cpus: 1", "  cpus: 1\n  futureKnob: {level: 3}").getBytes())).create();
+        await("settled", () -> k.vm("u"), v -> v.getStatus() != null && v.getStatus().phase == VmPhase.Stopped
+                && v.getMetadata().getFinalizers().contains(Finalizers.OPERATOR));
+        raw.withName("u").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"futureStatus\":{\"migration\":\"none\"}}}");
+        assertEquals(Map.of("migration", "none"), raw.withName("u").get().get("status", "futureStatus"));
+
+        request("u", "Start", "go"); // the operator binds (status, label), the agent adds its finalizer and reports
+        await("running", () -> k.vm("u"), v -> running(v, 1));
+        await("labelled", () -> nodeLabel(k.vm("u")), "node-a"::equals);
+        var after = raw.withName("u").get();
+        assertEquals(Map.of("level", 3), after.get("spec", "futureKnob"), "spec field kept");
+        assertEquals(Map.of("migration", "none"), after.get("status", "futureStatus"), "status field kept");
+        assertTrue(after.getMetadata().getFinalizers().contains(Finalizers.AGENT));
     }
 
     @Test
@@ -269,6 +306,7 @@ class LifecycleIT {
         k.client.resources(dev.apiary.crds.VmmNode.class).withName("node-a").delete();
         vm = await("restarted on node-b", () -> k.vm("n"), v -> "node-b".equals(v.getStatus().nodeName) && running(v, 2));
         assertEquals("NodeDeleted", vm.getStatus().exit.reason);
+        await("label follows the new binding", () -> nodeLabel(k.vm("n")), "node-b"::equals);
         assertFalse(vm.getMetadata().getFinalizers().contains(Finalizers.AGENT) && vm.getStatus().vmm == null);
         await("deleted VM released", () -> k.vm("gone"), Objects::isNull);
         assertNotNull(b);

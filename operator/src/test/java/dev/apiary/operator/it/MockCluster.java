@@ -34,11 +34,12 @@ public final class MockCluster implements AutoCloseable {
     public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(3);
     public final KubernetesMockServer server;
     public final NamespacedKubernetesClient client;
+    private final StrictCrudDispatcher dispatcher = new StrictCrudDispatcher();
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     public MockCluster() {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new StrictCrudDispatcher(), false);
+                dispatcher, false);
         server.init();
         client = server.createClient();
         for (String crd : List.of("virtualmachines.apiary.dev-v1.yml", "vmmnodes.apiary.dev-v1.yml")) {
@@ -66,6 +67,20 @@ public final class MockCluster implements AutoCloseable {
             own.close();
         });
         return rt;
+    }
+
+    /**
+     * From now on, GET requests (list, watch, get) whose path contains {@code pathPart} are answered with
+     * {@code code} (403 as RBAC would, 404 as for a CRD not installed); null lifts it.
+     */
+    public void refuseReads(String pathPart, int code) {
+        dispatcher.refuse(pathPart == null ? null : new StrictCrudDispatcher.Refusal(
+                r -> r.getMethod().equals("GET") && r.getPath().contains(pathPart), code));
+    }
+
+    /** Requests the server answered so far, per "METHOD resource": {count, nanoseconds}. */
+    public Map<String, long[]> requests() {
+        return dispatcher.requests();
     }
 
     public FakeAgent agent(String node, int cpus, String memory, Map<String, String> labels) {

@@ -3,11 +3,15 @@ package dev.apiary.operator.it;
 import static dev.apiary.operator.it.MockCluster.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VmPhase;
+import dev.apiary.operator.vm.VmApi;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -101,5 +105,42 @@ class SchedulingIT {
                 vm -> vm.getStatus() != null && vm.getStatus().phase == VmPhase.Running);
         assertEquals("node-soft", soft.getStatus().nodeName);
         assertEquals(Accelerator.Emulated, soft.getStatus().accelerator);
+    }
+
+    /**
+     * Assume-then-bind: the capacity a decision takes is held while its write is in flight, and a write the server
+     * refuses gives it back, so a refused binding never leaves a node looking full.
+     */
+    @Test
+    void aRefusedBindingWriteGivesTheAssumedCapacityBack() {
+        k.agent("node-a", 2, "4Gi", Map.of()).startHeartbeats();
+        AtomicInteger refused = new AtomicInteger();
+        k.startOperator(settings(), c -> {
+            VmApi real = VmApi.of(c);
+            return new VmApi() {
+                public VirtualMachine get(String ns, String n) {
+                    return real.get(ns, n);
+                }
+
+                public VirtualMachine patch(VirtualMachine vm, ObjectNode p) {
+                    return real.patch(vm, p);
+                }
+
+                public VirtualMachine patchStatus(VirtualMachine vm, ObjectNode p) {
+                    if (vm.getMetadata().getName().equals("refused")) {
+                        refused.incrementAndGet();
+                        throw new KubernetesClientException("admission webhook denied the request", 422, null);
+                    }
+                    return real.patchStatus(vm, p);
+                }
+            };
+        });
+        k.create(vmYaml("refused", "Always", 2, "1Gi"));
+        await("the binding write refused and retried", refused::get, n -> n >= 2);
+        k.create(vmYaml("next", "Always", 2, "1Gi"));
+        VirtualMachine next = await("next bound on the capacity the refused binding held for a moment",
+                () -> k.vm("next"), vm -> vm.getStatus() != null && "node-a".equals(vm.getStatus().nodeName));
+        assertEquals("True", condition(next, "Scheduled").orElseThrow().getStatus());
+        assertNull(k.vm("refused").getStatus(), "nothing of the refused decision reached the server");
     }
 }

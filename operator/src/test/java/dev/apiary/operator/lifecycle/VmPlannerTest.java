@@ -75,7 +75,8 @@ class VmPlannerTest {
         assertEquals(1L, p.status().runId);
         assertEquals(DesiredState.Running, p.status().desiredState);
         assertEquals(VmPhase.Scheduled, p.status().phase);
-        assertEquals(List.of("Scheduled", "Starting"), reasons(p));
+        assertEquals(List.of("Scheduled"), reasons(p), "binding and the first start are one event");
+        assertEquals("bound to VmmNode node-a; starting run 1", p.events().get(0).message());
         assertEquals(1L, p.status().observedGeneration);
         apply(vm, p);
         running(vm);

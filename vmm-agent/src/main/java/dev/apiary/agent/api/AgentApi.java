@@ -40,9 +40,15 @@ public final class AgentApi {
 
     public Router router(Vertx vertx) {
         Router r = Router.router(vertx);
-        for (String health : List.of("/healthz", "/q/health/live", "/q/health/ready")) {
+        for (String health : List.of("/healthz", "/q/health/live")) {
             r.get(health).handler(ctx -> json(ctx, 200, new JsonObject().put("status", "UP")));
         }
+        // Ready once the VM cache has synced; past the agent's sync timeout DOWN with the reason (403, missing CRD).
+        r.get("/q/health/ready").handler(ctx -> {
+            String why = reconciler.notSynced();
+            if (why == null) json(ctx, 200, new JsonObject().put("status", "UP"));
+            else json(ctx, 503, new JsonObject().put("status", "DOWN").put("reason", why));
+        });
         r.route("/v1/*").blockingHandler(this::authenticate, false);
         r.get("/v1/vms").blockingHandler(this::list, false);
         r.get("/v1/vms/:ns/:name").blockingHandler(ctx -> vm(ctx, "get", this::describe), false);

@@ -56,6 +56,10 @@ public interface AgentConfig {
     @WithDefault("10s")
     Duration reviewCacheTtl();
 
+    /** A VM informer not synced after this long is reported (readiness DOWN with the reason, an Event). */
+    @WithDefault("60s")
+    Duration syncTimeout();
+
     Optional<Integer> capacityCpus();
 
     @WithDefault("536870912")

@@ -45,6 +45,7 @@ public class AgentService {
                 .withTls(c.tls().enabled(), c.tls().cert().map(Path::of).orElse(null),
                         c.tls().key().map(Path::of).orElse(null))
                 .withTimings(c.heartbeatInterval(), c.resyncInterval(), c.stopGracePeriod())
+                .withSyncTimeout(c.syncTimeout())
                 .withReviewCacheTtl(c.reviewCacheTtl())
                 .withCapacity(c.capacityCpus().orElse(null), c.reservedMemoryBytes(), c.nodeLabels())
                 .withLauncher(VmmLauncher.of(c.launcher(), c.hostRoot().map(Path::of).orElse(null),

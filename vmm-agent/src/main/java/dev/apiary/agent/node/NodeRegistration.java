@@ -1,6 +1,10 @@
 package dev.apiary.agent.node;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.ConditionTypes;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VmmNode;
 import dev.apiary.crds.VmmNodeStatus;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -10,6 +14,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +35,7 @@ public final class NodeRegistration {
     /** Annotation on the VmmNode: SHA-256 of the agent's TLS certificate (DER, hex), for clients to pin. */
     public static final String CERT_ANNOTATION = "apiary.dev/agent-cert-sha256";
     private static final Logger LOG = Logger.getLogger(NodeRegistration.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final KubernetesClient client;
     private final String node;
     private final Map<String, String> labels;
@@ -90,9 +97,13 @@ public final class NodeRegistration {
             for (var e : want.entrySet()) change |= !e.getValue().equals(l.put(e.getKey(), e.getValue()));
             if (certSha256 != null) change |= !certSha256.equals(a.put(CERT_ANNOTATION, certSha256));
             if (change) {
+                // A merge patch of the labels and annotations that changed: the rest of the object stays as it is.
+                JsonNode before = JSON.valueToTree(existing.getMetadata());
                 existing.getMetadata().setLabels(l);
                 existing.getMetadata().setAnnotations(a);
-                nodes.resource(existing).update();
+                ObjectNode patch = JSON.createObjectNode();
+                patch.set("metadata", MergePatch.diff(before, JSON.valueToTree(existing.getMetadata())));
+                nodes.resource(existing).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
             }
         }
         appliedNodeLabels = Set.copyOf(nodeLabels.keySet());
@@ -123,9 +134,17 @@ public final class NodeRegistration {
                 register();
                 return;
             }
+            // Only the members that changed, on the version read (Ready is in a list the operator writes too):
+            // fields this model does not know, from a newer operator or agent, are never sent, never erased.
+            JsonNode before = JSON.valueToTree(n.getStatus());
             n.setStatus(status(n.getStatus(), facts, clock.instant().toString()));
+            ObjectNode diff = MergePatch.diff(before, JSON.valueToTree(n.getStatus()));
+            if (diff.isEmpty()) return;
+            ObjectNode patch = JSON.createObjectNode();
+            patch.putObject("metadata").put("resourceVersion", n.getMetadata().getResourceVersion());
+            patch.set("status", diff);
             try {
-                nodes.resource(n).updateStatus();
+                nodes.resource(n).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
                 return;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409 || attempt >= 5) throw e;

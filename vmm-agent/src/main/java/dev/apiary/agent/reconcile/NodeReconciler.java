@@ -1,6 +1,8 @@
 package dev.apiary.agent.reconcile;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.agent.runtime.ControlClient;
 import dev.apiary.agent.runtime.LocalRun;
 import dev.apiary.agent.runtime.ReapedExit;
@@ -10,11 +12,17 @@ import dev.apiary.agent.runtime.StopRequest;
 import dev.apiary.agent.runtime.VmmLauncher;
 import dev.apiary.agent.runtime.VmmProcesses;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus;
+import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
@@ -35,8 +43,9 @@ import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
- * Carries out {@link AgentPlanner}'s plans on one thread: watches all VirtualMachines (an informer; the API server
- * cannot filter custom resources by status.nodeName), looks at the runtime directories, plans, acts. Runs on every
+ * Carries out {@link AgentPlanner}'s plans on one thread: watches the VirtualMachines labelled
+ * {@code apiary.dev/node=<this node>} (an informer; the operator sets the label with each binding, since the API
+ * server cannot select custom resources by status.nodeName), looks at the runtime directories, plans, acts. Runs on every
  * VM event, whenever a VMM ends, and at least every {@code resync}. API errors are logged and retried on the next
  * pass; they never stop a VM.
  */
@@ -58,9 +67,14 @@ public final class NodeReconciler implements AutoCloseable {
     });
     private final AtomicBoolean queued = new AtomicBoolean();
     private SharedIndexInformer<VirtualMachine> informer;
+    private volatile Throwable informerError;
+    private volatile Instant informerStarted;
+    private volatile String notSynced;
+    private final Duration syncTimeout;
 
     public NodeReconciler(KubernetesClient client, String node, Path runtimeRoot, List<String> vmmCommand,
-            VmmLauncher launcher, Path imageRoot, Duration stopGrace, Duration resync, String endpoint, Clock clock) {
+            VmmLauncher launcher, Path imageRoot, Duration stopGrace, Duration resync, String endpoint, Clock clock,
+            Duration syncTimeout) {
         this.client = client;
         this.node = node;
         this.runtimeRoot = runtimeRoot;
@@ -69,13 +83,18 @@ public final class NodeReconciler implements AutoCloseable {
         this.clock = clock;
         this.resync = resync;
         this.endpoint = endpoint;
+        this.syncTimeout = syncTimeout;
     }
 
     public void start() throws IOException {
         Files.createDirectories(runtimeRoot);
         // Adopt what already runs before anything else: a pass without a synced cache touches nothing it does not know.
         trigger();
-        informer = client.resources(VirtualMachine.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
+        // Only the VMs the operator has bound here (it keeps the label equal to status.nodeName): the API server
+        // filters, so an agent's cache and watch traffic grow with its own VMs, not the cluster's.
+        informer = client.resources(VirtualMachine.class).inAnyNamespace().withLabel(Labels.NODE, node)
+                .runnableInformer(0);
+        informer.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(VirtualMachine vm) {
                 trigger();
@@ -90,7 +109,20 @@ public final class NodeReconciler implements AutoCloseable {
             public void onDelete(VirtualMachine vm, boolean unknown) {
                 trigger();
             }
-        }, 0);
+        });
+        // Retry every failure, the first list's too (fabric8's default gives up on it and the informer stops): a 403
+        // until RBAC is applied, or a CRD installed after the agent, must not need an agent restart. Until the cache
+        // syncs, passes touch nothing they do not know (rule 5); past syncTimeout it is reported (notSynced()).
+        informer.exceptionHandler((started, t) -> {
+            Throwable before = informerError;
+            informerError = t;
+            if (before == null || !String.valueOf(before.getMessage()).equals(String.valueOf(t.getMessage()))) {
+                LOG.warnf("VirtualMachine informer: %s; retrying", describe(t));
+            }
+            return true;
+        });
+        informerStarted = clock.instant();
+        informer.start();
         loop.scheduleWithFixedDelay(this::trigger, resync.toMillis(), resync.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -129,6 +161,7 @@ public final class NodeReconciler implements AutoCloseable {
     void pass() {
         try {
             boolean synced = informer != null && informer.hasSynced();
+            checkSync(synced);
             List<LocalRun> runs = localRuns();
             List<Action> plan = planner.plan(cachedVms(), synced, runs, endpoint, clock.instant());
             for (Action a : plan) {
@@ -151,6 +184,65 @@ public final class NodeReconciler implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warnf(e, "reconcile pass failed");
         }
+    }
+
+    /** Past syncTimeout without a synced cache: say why, once as an Event on the VmmNode, always in readiness. */
+    private void checkSync(boolean synced) {
+        if (synced) {
+            if (notSynced != null) LOG.infof("VirtualMachine informer synced");
+            notSynced = null;
+            return;
+        }
+        Instant since = informerStarted;
+        if (since == null || !clock.instant().isAfter(since.plus(syncTimeout))) return;
+        Throwable t = informerError;
+        int code = code(t);
+        String why = "VirtualMachine cache not synced after " + syncTimeout.toMillis() + " ms, so no VM is started or"
+                + " stopped (running VMMs keep running): " + (t == null ? "no answer to the first list yet" : describe(t))
+                + (code == 403 ? " — the agent's service account may not list/watch virtualmachines.apiary.dev"
+                        + " (deploy/agent-rbac.yaml)" : "")
+                + (code == 404 ? " — is the CRD virtualmachines.apiary.dev installed? (kubectl apply -k deploy/)" : "");
+        boolean first = notSynced == null;
+        notSynced = why;
+        if (first) {
+            LOG.error(why);
+            event("Warning", "CacheSyncTimeout", why);
+        }
+    }
+
+    private void event(String type, String reason, String message) {
+        String now = clock.instant().toString();
+        try {
+            client.v1().events().inNamespace("default").resource(new EventBuilder().withNewMetadata()
+                    .withName(node + "." + Long.toHexString(System.nanoTime())).withNamespace("default").endMetadata()
+                    .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion("apiary.dev/v1alpha1")
+                            .withKind("VmmNode").withName(node).build())
+                    .withType(type).withReason(reason).withMessage(message).withFirstTimestamp(now)
+                    .withLastTimestamp(now).withCount(1).withNewSource().withComponent("apiary-agent").withHost(node)
+                    .endSource().build()).create();
+        } catch (KubernetesClientException e) {
+            LOG.debugf("event %s not recorded: %s", reason, e.getMessage());
+        }
+    }
+
+    private static int code(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof KubernetesClientException k && k.getCode() > 0) return k.getCode();
+        }
+        return 0;
+    }
+
+    private static String describe(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String msg = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        int code = code(t);
+        return code > 0 ? "list/watch answered " + code + " (" + msg + ")" : msg;
+    }
+
+    /** Why the VM cache has not synced although it should have by now, or null (for readiness). */
+    public String notSynced() {
+        return notSynced;
     }
 
     private void act(Action a) throws IOException {
@@ -259,17 +351,31 @@ public final class NodeReconciler implements AutoCloseable {
         }, false);
     }
 
-    /** Read, edit, write with the read's resourceVersion; on 409 read again (up to 5 times). */
+    /**
+     * Read, edit, write with the read's resourceVersion; on 409 read again (up to 5 times). The write is a JSON merge
+     * patch of what the edit changed (status members, or metadata such as the finalizer list), so fields this model
+     * does not know — written by a newer operator or agent during a rolling upgrade — are never sent, never erased.
+     */
     private boolean edit(String ns, String name, String uid, UnaryOperator<VirtualMachine> change, boolean status) {
         var res = client.resources(VirtualMachine.class).inNamespace(ns);
+        String part = status ? "status" : "metadata";
         for (int attempt = 1; ; attempt++) {
             VirtualMachine vm = res.withName(name).get();
             if (vm == null || !uid.equals(vm.getMetadata().getUid())) return false;
+            JsonNode before = JSON.valueToTree(vm).get(part);
             VirtualMachine edited = change.apply(vm);
             if (edited == null) return true;
+            ObjectNode diff = MergePatch.diff(before, JSON.valueToTree(edited).get(part));
+            if (diff.isEmpty()) return true;
+            ObjectNode patch = JSON.createObjectNode();
+            ObjectNode meta = patch.putObject("metadata");
+            if (!status) meta.setAll(diff);
+            meta.put("resourceVersion", vm.getMetadata().getResourceVersion());
+            if (status) patch.set("status", diff);
             try {
-                if (status) res.resource(edited).updateStatus();
-                else res.resource(edited).update();
+                var target = res.resource(vm);
+                if (status) target.subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+                else target.patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
                 return true;
             } catch (KubernetesClientException e) {
                 if (e.getCode() == 404) return false;

@@ -13,6 +13,8 @@ import dev.apiary.agent.AgentSettings;
 import dev.apiary.agent.node.NodeRegistration;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
+import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineStatus;
@@ -21,6 +23,8 @@ import dev.apiary.crds.VmPhase;
 import dev.apiary.crds.VmmNode;
 import dev.apiary.crds.VmmNodeStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpResponse;
@@ -122,8 +126,9 @@ class AgentIT {
         return api.client.resources(VirtualMachine.class).inNamespace("default").withName(name).get();
     }
 
-    /** What the operator writes to start run runId (or, with Stopped, to stop). */
+    /** What the operator writes to start run runId (or, with Stopped, to stop): the status and the node label. */
     void operate(String name, DesiredState desired, long runId) {
+        label(name, NODE);
         edit(name, st -> {
             st.nodeName = NODE;
             st.desiredState = desired;
@@ -134,12 +139,25 @@ class AgentIT {
         });
     }
 
+    /** The node label, as the operator sets it with a binding (null removes it). */
+    void label(String name, String node) {
+        api.client.resources(VirtualMachine.class).inNamespace("default").withName(name).patch(
+                PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"labels\":{\"" + Labels.NODE + "\":"
+                        + (node == null ? "null" : "\"" + node + "\"") + "}}}");
+    }
+
+    /** A status write as the operator makes it: a merge patch of what changed, on the version read. */
     void edit(String name, UnaryOperator<VirtualMachineStatus> f) {
         for (int i = 0; i < 10; i++) {
             try {
                 VirtualMachine vm = vm(name);
+                var before = JSON.valueToTree(vm.getStatus());
                 vm.setStatus(f.apply(vm.getStatus() == null ? new VirtualMachineStatus() : vm.getStatus()));
-                api.client.resources(VirtualMachine.class).inNamespace("default").resource(vm).updateStatus();
+                var patch = JSON.createObjectNode();
+                patch.putObject("metadata").put("resourceVersion", vm.getMetadata().getResourceVersion());
+                patch.set("status", MergePatch.diff(before, JSON.valueToTree(vm.getStatus())));
+                api.client.resources(VirtualMachine.class).inNamespace("default").resource(vm).subresource("status")
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
                 return;
             } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
                 if (e.getCode() != 409) throw e;
@@ -377,6 +395,111 @@ class AgentIT {
         assertEquals(0, vm.getStatus().exit.exitCode);
         // The history of an ended run stays readable.
         assertTrue(body(new AgentClient(agent.endpoint()), "/v1/vms/default/once/serial").contains("KIT poweroff"));
+    }
+
+    /**
+     * The agent informs with the selector apiary.dev/node=NODE: a VM not labelled for this node is not in its cache
+     * (the server filters), and a VM whose label and binding move to another node leaves the cache and is stopped
+     * once a fresh read confirms the new binding.
+     */
+    @Test
+    void watchesOnlyTheVmsLabelledForItsNode() throws Exception {
+        startAgent();
+        create("mine", "");
+        create("elsewhere", "");
+        label("elsewhere", "node-z");
+        edit("elsewhere", st -> {
+            st.nodeName = "node-z";
+            st.desiredState = DesiredState.Running;
+            st.runId = 1L;
+            return st;
+        });
+        operate("mine", DesiredState.Running, 1);
+        VirtualMachine vm = awaitPhase("mine", VmPhase.Running, 1);
+        List<String> cached = agent.reconciler().cachedVms().stream().map(v -> v.getMetadata().getName()).toList();
+        assertEquals(List.of("mine"), cached, "only VMs labelled for this node are cached");
+        long pid = vm.getStatus().vmm.pid;
+
+        // Rebound to another node (as after a node deletion): label and nodeName move together.
+        label("mine", "node-z");
+        edit("mine", st -> {
+            st.nodeName = "node-z";
+            return st;
+        });
+        await("left the cache", () -> agent.reconciler().cachedVms().isEmpty(), e -> e, 5_000);
+        await("its VMM stopped here", () -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), a -> !a,
+                15_000);
+        assertNull(vm("elsewhere").getStatus().vmm, "never started a VM labelled for another node");
+    }
+
+    /**
+     * Fields this agent's model does not know (a newer operator or agent wrote them, rolling upgrade) survive its
+     * finalizer and status writes on the VM and its heartbeats on the VmmNode.
+     */
+    @Test
+    void fieldsTheModelDoesNotKnowSurviveTheAgentsWrites() throws Exception {
+        startAgent();
+        create("u", "");
+        var raw = api.client.genericKubernetesResources("apiary.dev/v1alpha1", "VirtualMachine").inNamespace("default");
+        raw.withName("u").patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"futureKnob\":{\"level\":3}}}");
+        raw.withName("u").subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"futureStatus\":\"kept\"}}");
+        var nodes = api.client.genericKubernetesResources("apiary.dev/v1alpha1", "VmmNode");
+        await("VmmNode registered", () -> nodes.withName(NODE).get(), n -> n != null, 5_000);
+        nodes.withName(NODE).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE),
+                "{\"status\":{\"futureNodeFact\":7}}");
+        String beat = vmmNode().getStatus().heartbeatTime;
+        operate("u", DesiredState.Running, 1);
+        awaitPhase("u", VmPhase.Running, 1);
+        await("a heartbeat after the field was written", () -> vmmNode().getStatus().heartbeatTime,
+                t -> !t.equals(beat), 5_000);
+        var after = raw.withName("u").get();
+        assertTrue(after.getMetadata().getFinalizers().contains(Finalizers.AGENT));
+        assertEquals(java.util.Map.of("level", 3), after.get("spec", "futureKnob"));
+        assertEquals("kept", after.get("status", "futureStatus"));
+        assertEquals(7, (Integer) nodes.withName(NODE).get().get("status", "futureNodeFact"));
+    }
+
+    /**
+     * Start-up deadline: a VM informer whose list is forbidden is reported through readiness and an Event on the
+     * VmmNode, not a silent hang (nor a crashed agent); once allowed, the retries sync and VMs run.
+     */
+    @Test
+    void aForbiddenVmListIsReportedAndTheAgentCatchesUpWhenAllowed() throws Exception {
+        api.forbidReads("/virtualmachines");
+        agentClient = api.newClient();
+        agent = new AgentRuntime(agentClient, settings().withSyncTimeout(Duration.ofMillis(300)), vertx);
+        agent.start();
+        AgentClient c = new AgentClient(agent.endpoint());
+        HttpResponse<String> ready = await("readiness DOWN", () -> {
+            try {
+                return c.get("/q/health/ready", null);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, r -> r.statusCode() == 503 && r.body().contains("403"), 10_000);
+        assertTrue(ready.body().contains("403") && ready.body().contains("deploy/agent-rbac.yaml"), ready.body());
+        assertEquals(200, c.get("/q/health/live", null).statusCode());
+        var events = await("CacheSyncTimeout event on the VmmNode", () -> api.client.v1().events().inNamespace("default")
+                .list().getItems().stream().filter(e -> "CacheSyncTimeout".equals(e.getReason())
+                        && NODE.equals(e.getInvolvedObject().getName())).toList(), l -> !l.isEmpty(), 10_000);
+        assertEquals("VmmNode", events.get(0).getInvolvedObject().getKind());
+
+        api.forbidReads(null);
+        await("readiness UP", () -> {
+            try {
+                return c.get("/q/health/ready", null).statusCode();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, code -> code == 200, 60_000);
+        create("late", "");
+        operate("late", DesiredState.Running, 1);
+        awaitPhase("late", VmPhase.Running, 1);
+    }
+
+    VmmNode vmmNode() {
+        return api.client.resources(VmmNode.class).withName(NODE).get();
     }
 
     @Test

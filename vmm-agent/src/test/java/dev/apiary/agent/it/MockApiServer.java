@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
@@ -28,14 +27,15 @@ public final class MockApiServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     public final KubernetesMockServer server;
     public final NamespacedKubernetesClient client;
+    private final MixedCrudDispatcher dispatcher;
     private final Map<String, String> tokens = new ConcurrentHashMap<>();
     /** user → "verb namespace/name" grants; name "*" for any. */
     private final Map<String, Set<String>> grants = new ConcurrentHashMap<>();
 
     public MockApiServer() {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), false);
+        dispatcher = new MixedCrudDispatcher(responses);
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, dispatcher, false);
         server.init();
         server.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
                 .andReply(201, req -> tokenReview(req.getBody().readUtf8())).always();
@@ -46,6 +46,11 @@ public final class MockApiServer implements AutoCloseable {
             client.apiextensions().v1().customResourceDefinitions()
                     .load(MockApiServer.class.getResourceAsStream("/META-INF/fabric8/" + crd)).create();
         }
+    }
+
+    /** From now on GET requests whose path contains pathPart are answered 403; null lifts it. */
+    public void forbidReads(String pathPart) {
+        dispatcher.forbidReads(pathPart);
     }
 
     public NamespacedKubernetesClient newClient() {
