@@ -9,5 +9,11 @@ public final class Labels {
      */
     public static final String NODE = "apiary.dev/node";
 
+    /**
+     * On an agent's node Lease ({@code coordination.k8s.io/v1}, {@code apiary-node-<node>}): the node it is for. The
+     * operator watches Leases with this label and counts each renewal it observes as a heartbeat.
+     */
+    public static final String NODE_LEASE = "apiary.dev/node-lease";
+
     private Labels() {}
 }

@@ -5,6 +5,7 @@ import dev.apiary.agent.api.AgentApi;
 import dev.apiary.agent.api.KubernetesAccessReview;
 import dev.apiary.agent.api.Tls;
 import dev.apiary.agent.node.HostFacts;
+import dev.apiary.agent.node.NodeLease;
 import dev.apiary.agent.node.NodeRegistration;
 import dev.apiary.agent.reconcile.NodeReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -15,6 +16,8 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PfxOptions;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -100,6 +103,9 @@ public final class AgentRuntime implements AutoCloseable {
         registration = new NodeRegistration(client, settings.nodeName(), settings.nodeLabels(), endpoint,
                 tls == null ? null : tls.sha256(), VERSION, HostFacts.basic(), settings.capacityCpus(),
                 settings.reservedMemory(), clock);
+        String leaseNs = Optional.ofNullable(System.getenv("POD_NAMESPACE")).orElse(
+                Optional.ofNullable(client.getNamespace()).orElse("default"));
+        lease = new NodeLease(client, leaseNs, settings.nodeName(), Duration.ofSeconds(40), clock);
         timer.execute(this::registerQuietly);
         long beat = settings.heartbeat().toMillis();
         timer.scheduleAtFixedRate(this::heartbeatQuietly, beat, beat, TimeUnit.MILLISECONDS);
@@ -125,7 +131,14 @@ public final class AgentRuntime implements AutoCloseable {
         }
     }
 
+    private NodeLease lease;
+
     private void heartbeatQuietly() {
+        try {
+            lease.renew();
+        } catch (RuntimeException e) {
+            LOG.warnf("Lease renewal failed: %s (retrying)", e.getMessage());
+        }
         if (!registered) {
             registerQuietly();
             return;

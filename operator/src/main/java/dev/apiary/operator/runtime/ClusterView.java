@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.client.informers.cache.Store;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -91,23 +90,57 @@ public final class ClusterView {
         return why == null ? NodeState.READY : new NodeState(NodeState.Presence.NOT_READY, "node " + nodeName + " " + why);
     }
 
+    /**
+     * When this operator last saw each node's agent report something new, by this operator's clock: node → source
+     * ("status" for VmmNode status.heartbeatTime, "lease" for its Lease's renewTime) → (what was seen, when).
+     * Liveness is judged from these observation times, never from the agent's clock, as the node lifecycle controller
+     * does with kubelets' Leases: an agent whose clock is an hour behind is not lost, one an hour ahead that stops
+     * is not kept alive.
+     */
+    private final Map<String, Map<String, Seen>> seen = new ConcurrentHashMap<>();
+
+    private record Seen(String token, Instant at) {}
+
+    /**
+     * The informer delivered a heartbeat token (an agent-written timestamp, compared only for change) from
+     * {@code source} for {@code node}. The first sighting counts as fresh: a new leader gives every node a full
+     * timeout before judging it.
+     */
+    public void observeHeartbeat(String node, String source, String token) {
+        if (token == null) return;
+        Instant now = clock.instant();
+        seen.computeIfAbsent(node, k -> new ConcurrentHashMap<>())
+                .compute(source, (k, old) -> old != null && old.token().equals(token) ? old : new Seen(token, now));
+    }
+
+    public void forgetNode(String node) {
+        seen.remove(node);
+    }
+
+    /** When this operator last observed a new heartbeat of the node (null: never). */
+    public Instant lastObserved(String node) {
+        Map<String, Seen> m = seen.get(node);
+        if (m == null) return null;
+        return m.values().stream().map(Seen::at).max(Instant::compareTo).orElse(null);
+    }
+
     /** Why the node cannot take VMs, or null when it is Ready with a fresh heartbeat. */
     public String notReadyReason(VmmNode n) {
         VmmNodeStatus s = n.getStatus();
-        if (s == null || s.heartbeatTime == null) return "NotReady: its agent has not reported yet";
-        Instant beat;
-        try {
-            beat = Instant.parse(s.heartbeatTime);
-        } catch (DateTimeParseException e) {
-            return "NotReady: heartbeatTime '" + s.heartbeatTime + "' is not an RFC 3339 time";
+        Instant observed = lastObserved(n.getMetadata().getName());
+        if ((s == null || s.heartbeatTime == null) && observed == null) return "NotReady: its agent has not reported yet";
+        if (observed == null) {
+            // Not delivered through the informer yet (a node read directly): count it as seen now.
+            observeHeartbeat(n.getMetadata().getName(), "status", s.heartbeatTime);
+            observed = lastObserved(n.getMetadata().getName());
         }
-        Duration age = Duration.between(beat, clock.instant());
+        Duration age = Duration.between(observed, clock.instant());
         if (age.compareTo(heartbeatTimeout) > 0) {
-            return "NotReady: no heartbeat since " + beat + " (" + age.toSeconds() + "s ago, timeout "
-                    + heartbeatTimeout.toSeconds() + "s)";
+            return "NotReady: no heartbeat observed for " + age.toSeconds() + "s (timeout " + heartbeatTimeout.toSeconds()
+                    + "s; the agent's last heartbeatTime, by its own clock: " + (s == null ? null : s.heartbeatTime) + ")";
         }
-        if (!Conditions.isTrue(s.conditions, ConditionTypes.READY)) {
-            return Conditions.find(s.conditions, ConditionTypes.READY)
+        if (s == null || !Conditions.isTrue(s.conditions, ConditionTypes.READY)) {
+            return Conditions.find(s == null ? List.of() : s.conditions, ConditionTypes.READY)
                     .map(c -> "NotReady: " + c.getReason() + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")"))
                     .orElse("NotReady: no Ready condition");
         }
@@ -116,14 +149,10 @@ public final class ClusterView {
         return null;
     }
 
-    /** When the node's heartbeat goes stale if nothing new arrives (null when it has none). */
+    /** When the node's heartbeat goes stale if nothing new is observed (null when none was). */
     public Instant staleAt(VmmNode n) {
-        try {
-            return n.getStatus() == null || n.getStatus().heartbeatTime == null ? null
-                    : Instant.parse(n.getStatus().heartbeatTime).plus(heartbeatTimeout);
-        } catch (DateTimeParseException e) {
-            return null;
-        }
+        Instant observed = lastObserved(n.getMetadata().getName());
+        return observed == null ? null : observed.plus(heartbeatTimeout);
     }
 
     /** {@link #held} of each VM, for the version of it last seen: parsing quantities for every VM in every decision

@@ -1,5 +1,6 @@
 package dev.apiary.operator.runtime;
 
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VmPhase;
 import dev.apiary.crds.VmmNode;
@@ -10,6 +11,7 @@ import dev.apiary.operator.vm.VmApi;
 import dev.apiary.operator.vm.VmReconciler;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -46,6 +48,8 @@ public final class Controllers {
     private final VmApi vmApi;
     private SharedIndexInformer<VirtualMachine> vmInformer;
     private SharedIndexInformer<VmmNode> nodeInformer;
+    private SharedIndexInformer<Lease> leaseInformer;
+
     private WorkQueue vmQueue;
     private WorkQueue nodeQueue;
     private ClusterView view;
@@ -119,23 +123,48 @@ public final class Controllers {
         nodeInformer.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(VmmNode n) {
+                heartbeat(n);
                 nodeQueue.add(n.getMetadata().getName());
                 retryParked();
             }
 
             @Override
             public void onUpdate(VmmNode old, VmmNode n) {
+                heartbeat(n);
                 nodeQueue.add(n.getMetadata().getName());
                 if (schedulingFactsChanged(old, n)) retryParked();
             }
 
             @Override
             public void onDelete(VmmNode n, boolean unknownFinalState) {
+                view.forgetNode(n.getMetadata().getName());
                 nodeQueue.add(n.getMetadata().getName());
             }
         });
+        // The agents' node Leases (apiary-node-<node>, renewed with each heartbeat): a renewal observed is a heartbeat
+        // observed. Not needed to start: without them (RBAC, agents from before) the VmmNode heartbeat still counts.
+        String leaseNs = settings.leaseNamespace() != null ? settings.leaseNamespace()
+                : client.getNamespace() != null ? client.getNamespace() : "default";
+        // All Leases of the namespace (one per node plus the leader's); those without the label are ignored.
+        leaseInformer = client.resources(Lease.class).inNamespace(leaseNs).runnableInformer(resyncMs);
+        leaseInformer.exceptionHandler((started, t) -> informerFailed("Lease", t));
+        leaseInformer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Lease l) {
+                renewed(l);
+            }
+
+            @Override
+            public void onUpdate(Lease old, Lease l) {
+                renewed(l);
+            }
+
+            @Override
+            public void onDelete(Lease l, boolean unknownFinalState) {}
+        });
         nodeInformer.start();
         vmInformer.start();
+        leaseInformer.start();
         var vms = vmInformer;
         var nodes = nodeInformer;
         var vq = vmQueue;
@@ -249,6 +278,19 @@ public final class Controllers {
         }
     }
 
+    /** A node Lease delivered: a new version is a renewal observed now; the node is looked at again soon. */
+    private void renewed(Lease l) {
+        String node = l.getMetadata().getLabels() == null ? null : l.getMetadata().getLabels().get(Labels.NODE_LEASE);
+        if (node == null) return;
+        view.observeHeartbeat(node, "lease", l.getMetadata().getResourceVersion());
+        nodeQueue.addSoon(node, ALLOCATION_INTERVAL);
+    }
+
+    /** A VmmNode delivered: its heartbeatTime, if new, is a heartbeat observed now (by this operator's clock). */
+    private void heartbeat(VmmNode n) {
+        if (n.getStatus() != null) view.observeHeartbeat(n.getMetadata().getName(), "status", n.getStatus().heartbeatTime);
+    }
+
     private static boolean schedulingFactsChanged(VmmNode a, VmmNode b) {
         return !Objects.equals(a.getMetadata().getLabels(), b.getMetadata().getLabels())
                 || !Objects.equals(String.valueOf(a.getSpec() == null ? null : a.getSpec().unschedulable),
@@ -316,6 +358,7 @@ public final class Controllers {
         writer.shutdownNow();
         vmInformer.stop();
         nodeInformer.stop();
+        leaseInformer.stop();
         events.close();
         events = null;
         // Drop the caches with the term: a later term lists afresh, and a standby replica holds no copy.
@@ -323,6 +366,7 @@ public final class Controllers {
         nodeQueue = null;
         vmInformer = null;
         nodeInformer = null;
+        leaseInformer = null;
         view = null;
         vmReconciler = null;
         writer = null;

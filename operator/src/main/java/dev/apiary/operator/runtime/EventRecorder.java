@@ -67,8 +67,8 @@ public final class EventRecorder {
                     .withNewSource().withComponent("apiary-operator").endSource()
                     .withReportingComponent("apiary.dev/operator").withReportingInstance(identity)
                     .build()).create();
-        } catch (KubernetesClientException e) {
-            // An event is a courtesy; losing one must not fail the decision it reports.
+        } catch (KubernetesClientException | IllegalStateException e) {
+            // An event is a courtesy; losing one (also to a client closed with the leader term) must not fail anything.
             LOG.debugf("event %s on %s not recorded: %s", reason, obj.getMetadata().getName(), e.getMessage());
         }
     }

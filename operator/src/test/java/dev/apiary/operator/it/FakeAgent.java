@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.Finalizers;
+import dev.apiary.crds.Labels;
 import dev.apiary.crds.MergePatch;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineSpec;
@@ -16,6 +17,8 @@ import dev.apiary.crds.VmmNodeStatus;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpecBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -90,10 +93,18 @@ public final class FakeAgent implements AutoCloseable {
                 new VmmNodeStatus.AcceleratorInfo("Emulated", true, false, "software x86-64 CPU"));
     }
 
-    /** One heartbeat: heartbeatTime now and Ready=True. */
+    /** How far this node's clock is off (its heartbeatTime and Lease renewTime are written by it). */
+    private volatile java.time.Duration skew = java.time.Duration.ZERO;
+
+    public FakeAgent withClockSkew(java.time.Duration d) {
+        skew = d;
+        return this;
+    }
+
+    /** One heartbeat: heartbeatTime now (by this node's clock) and Ready=True. */
     public void heartbeat() {
         nodeStatus(st -> {
-            st.heartbeatTime = Instant.now().toString();
+            st.heartbeatTime = Instant.now().plus(skew).toString();
             st.conditions.removeIf(c -> "Ready".equals(c.getType()));
             st.conditions.add(new ConditionBuilder().withType("Ready").withStatus("True")
                     .withReason("AgentReady").withMessage("vmm-agent reporting")
@@ -122,6 +133,36 @@ public final class FakeAgent implements AutoCloseable {
     public FakeAgent startHeartbeats() {
         heartbeats = beat.scheduleAtFixedRate(this::heartbeatQuietly, 300, 300, TimeUnit.MILLISECONDS);
         return this;
+    }
+
+    private ScheduledFuture<?> leaseRenewals;
+
+    /** Renews the node's Lease every 300 ms (renewTime by this node's clock), as the agent does with each heartbeat. */
+    public FakeAgent startLeaseRenewals() {
+        leaseRenewals = beat.scheduleAtFixedRate(() -> {
+            try {
+                // MicroTime, as the API server (and fabric8's Lease model) writes it: six fractional digits.
+                String now = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+                        .format(Instant.now().plus(skew).atZone(java.time.ZoneOffset.UTC));
+                var leases = client.resources(Lease.class).inNamespace(client.getNamespace());
+                if (leases.withName("apiary-node-" + node).get() == null) {
+                    Lease l = new Lease();
+                    l.setMetadata(new ObjectMetaBuilder().withName("apiary-node-" + node)
+                            .addToLabels(Labels.NODE_LEASE, node).build());
+                    l.setSpec(new LeaseSpecBuilder().withHolderIdentity(node).withLeaseDurationSeconds(40).build());
+                    leases.resource(l).create();
+                }
+                leases.withName("apiary-node-" + node).patch(PatchContext.of(PatchType.JSON_MERGE),
+                        "{\"spec\":{\"renewTime\":\"" + now + "\"}}");
+            } catch (RuntimeException ignored) {
+                // next renewal
+            }
+        }, 0, 300, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    public void stopLeaseRenewals() {
+        if (leaseRenewals != null) leaseRenewals.cancel(false);
     }
 
     public void stopHeartbeats() {

@@ -22,6 +22,7 @@ import dev.apiary.crds.VirtualMachineStatus.DesiredState;
 import dev.apiary.crds.VmPhase;
 import dev.apiary.crds.VmmNode;
 import dev.apiary.crds.VmmNodeStatus;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -458,6 +459,14 @@ class AgentIT {
         assertEquals(java.util.Map.of("level", 3), after.get("spec", "futureKnob"));
         assertEquals("kept", after.get("status", "futureStatus"));
         assertEquals(7, (Integer) nodes.withName(NODE).get().get("status", "futureNodeFact"));
+
+        // The node Lease is renewed with each heartbeat (the operator counts observed renewals as heartbeats).
+        var leases = api.client.resources(Lease.class).inNamespace(agentClient.getNamespace());
+        Lease lease = await("node Lease", () -> leases.withName("apiary-node-" + NODE).get(), l -> l != null, 5_000);
+        assertEquals(NODE, lease.getMetadata().getLabels().get(Labels.NODE_LEASE));
+        String rv = lease.getMetadata().getResourceVersion();
+        await("renewed", () -> leases.withName("apiary-node-" + NODE).get().getMetadata().getResourceVersion(),
+                v -> !v.equals(rv), 5_000);
     }
 
     /**
