@@ -94,7 +94,8 @@ public final class AgentRuntime implements AutoCloseable {
         endpoint = settings.endpoint() != null ? settings.endpoint().replace("{port}", Integer.toString(server.actualPort()))
                 : (settings.tls() ? "https://" : "http://") + settings.nodeName() + ":" + server.actualPort();
         reconciler = new NodeReconciler(client, settings.nodeName(), settings.runtimeRoot(), settings.vmmCommand(),
-                settings.imageRoot(), settings.stopGrace(), settings.resync(), endpoint, clock, settings.syncTimeout());
+                settings.launcher(), settings.imageRoot(), settings.stopGrace(), settings.resync(), endpoint, clock,
+                settings.syncTimeout());
         api = new AgentApi(vertx, reconciler, review);
         routes.set(api.router(vertx));
         reconciler.start();

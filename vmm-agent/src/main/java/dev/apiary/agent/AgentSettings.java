@@ -1,5 +1,6 @@
 package dev.apiary.agent;
 
+import dev.apiary.agent.runtime.VmmLauncher;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,50 +28,66 @@ import java.util.Map;
  * @param reservedMemory    host memory kept back from VMs, in bytes
  * @param syncTimeout       a VM informer not synced after this long is reported (readiness DOWN with the reason, an
  *                          Event on the VmmNode); it keeps retrying
+ * @param launcher          how VMM processes are started (setsid, the default, or a host systemd service)
  */
 public record AgentSettings(String nodeName, Path imageRoot, Path runtimeRoot, List<String> vmmCommand,
         String listenHost, int listenPort, String endpoint, boolean tls, Path tlsCert, Path tlsKey,
         Duration heartbeat, Duration resync, Duration stopGrace, Duration reviewCacheTtl,
-        Map<String, String> nodeLabels, Integer capacityCpus, long reservedMemory, Duration syncTimeout) {
+        Map<String, String> nodeLabels, Integer capacityCpus, long reservedMemory, Duration syncTimeout,
+        VmmLauncher launcher) {
 
     public static AgentSettings defaults(String nodeName, Path imageRoot, Path runtimeRoot, List<String> vmmCommand) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, List.copyOf(vmmCommand), "0.0.0.0", 9443, null,
                 true, null, null, Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                Duration.ofSeconds(10), Map.of(), null, 512L << 20, Duration.ofSeconds(60));
+                Duration.ofSeconds(10), Map.of(), null, 512L << 20, Duration.ofSeconds(60),
+                new VmmLauncher.Setsid());
     }
 
     public AgentSettings withListen(String host, int port) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, host, port, endpoint, tls, tlsCert,
-                tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory, syncTimeout);
+                tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, launcher);
     }
 
     public AgentSettings withEndpoint(String e) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, e, tls, tlsCert,
-                tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory, syncTimeout);
+                tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, launcher);
     }
 
     public AgentSettings withTls(boolean on, Path cert, Path key) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, on,
-                cert, key, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory, syncTimeout);
+                cert, key, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, launcher);
     }
 
     public AgentSettings withTimings(Duration heartbeat, Duration resync, Duration stopGrace) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
-                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory, syncTimeout);
+                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, launcher);
     }
 
     public AgentSettings withReviewCacheTtl(Duration ttl) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
-                tlsCert, tlsKey, heartbeat, resync, stopGrace, ttl, nodeLabels, capacityCpus, reservedMemory, syncTimeout);
+                tlsCert, tlsKey, heartbeat, resync, stopGrace, ttl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, launcher);
     }
 
     public AgentSettings withCapacity(Integer cpus, long reservedMemory, Map<String, String> labels) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
-                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, Map.copyOf(labels), cpus, reservedMemory, syncTimeout);
+                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, Map.copyOf(labels), cpus, reservedMemory,
+                syncTimeout, launcher);
     }
 
     public AgentSettings withSyncTimeout(Duration d) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
-                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory, d);
+                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                d, launcher);
+    }
+
+    public AgentSettings withLauncher(VmmLauncher l) {
+        return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
+                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, l);
     }
 }

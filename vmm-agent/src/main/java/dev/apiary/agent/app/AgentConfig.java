@@ -23,6 +23,16 @@ public interface AgentConfig {
     @WithDefault("/opt/apiary/bin/vmm")
     String vmmCommand();
 
+    /**
+     * How VMMs are started: {@code setsid} (the agent's child in its own session; outlives the agent's process, not
+     * its container) or {@code host-systemd} (a transient systemd service of the host; outlives the container).
+     */
+    @WithDefault("setsid")
+    String launcher();
+
+    /** host-systemd: the VMM's root file system on the host (stage-host-root); absent: the host's root. */
+    Optional<String> hostRoot();
+
     @WithDefault("0.0.0.0")
     String listenHost();
 

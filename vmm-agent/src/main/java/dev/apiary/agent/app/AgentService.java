@@ -2,6 +2,7 @@ package dev.apiary.agent.app;
 
 import dev.apiary.agent.AgentRuntime;
 import dev.apiary.agent.AgentSettings;
+import dev.apiary.agent.runtime.VmmLauncher;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -46,6 +47,8 @@ public class AgentService {
                 .withTimings(c.heartbeatInterval(), c.resyncInterval(), c.stopGracePeriod())
                 .withSyncTimeout(c.syncTimeout())
                 .withReviewCacheTtl(c.reviewCacheTtl())
-                .withCapacity(c.capacityCpus().orElse(null), c.reservedMemoryBytes(), c.nodeLabels());
+                .withCapacity(c.capacityCpus().orElse(null), c.reservedMemoryBytes(), c.nodeLabels())
+                .withLauncher(VmmLauncher.of(c.launcher(), c.hostRoot().map(Path::of).orElse(null),
+                        List.of(Path.of(c.runtimeDir()), Path.of(c.imageRoot()))));
     }
 }

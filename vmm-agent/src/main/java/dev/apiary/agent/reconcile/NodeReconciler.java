@@ -9,6 +9,7 @@ import dev.apiary.agent.runtime.ReapedExit;
 import dev.apiary.agent.runtime.RunDir;
 import dev.apiary.agent.runtime.RunIdentity;
 import dev.apiary.agent.runtime.StopRequest;
+import dev.apiary.agent.runtime.VmmLauncher;
 import dev.apiary.agent.runtime.VmmProcesses;
 import dev.apiary.crds.Finalizers;
 import dev.apiary.crds.Labels;
@@ -72,11 +73,12 @@ public final class NodeReconciler implements AutoCloseable {
     private final Duration syncTimeout;
 
     public NodeReconciler(KubernetesClient client, String node, Path runtimeRoot, List<String> vmmCommand,
-            Path imageRoot, Duration stopGrace, Duration resync, String endpoint, Clock clock, Duration syncTimeout) {
+            VmmLauncher launcher, Path imageRoot, Duration stopGrace, Duration resync, String endpoint, Clock clock,
+            Duration syncTimeout) {
         this.client = client;
         this.node = node;
         this.runtimeRoot = runtimeRoot;
-        this.processes = new VmmProcesses(vmmCommand, imageRoot, this::trigger);
+        this.processes = new VmmProcesses(vmmCommand, launcher, imageRoot, this::trigger);
         this.planner = new AgentPlanner(node, stopGrace, Duration.ofSeconds(5));
         this.clock = clock;
         this.resync = resync;

@@ -13,13 +13,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
- * Starts VMM processes, each in its own session ({@code setsid}) so that they outlive the agent, and watches them,
+ * Starts VMM processes with a {@link VmmLauncher} (its own session, or a host systemd service) so that they outlive
+ * the agent, and watches them,
  * whether started by this agent or adopted from a runtime directory after a restart. Calls {@code changed} whenever
  * one ends.
  */
 public final class VmmProcesses {
     private static final Logger LOG = Logger.getLogger(VmmProcesses.class);
     private final List<String> vmmCommand;
+    private final VmmLauncher launcher;
     private final Path imageRoot;
     private final Runnable changed;
     /** pid → the directory it serves, for processes this agent watches. */
@@ -29,21 +31,22 @@ public final class VmmProcesses {
     private volatile boolean closed;
 
     public VmmProcesses(List<String> vmmCommand, Path imageRoot, Runnable changed) {
+        this(vmmCommand, new VmmLauncher.Setsid(), imageRoot, changed);
+    }
+
+    public VmmProcesses(List<String> vmmCommand, VmmLauncher launcher, Path imageRoot, Runnable changed) {
         this.vmmCommand = List.copyOf(vmmCommand);
+        this.launcher = launcher;
         this.imageRoot = imageRoot;
         this.changed = changed;
     }
 
     /** Starts {@code vmm launch} for a prepared directory; returns its pid (also recorded in agent.json). */
     public long launch(RunDir dir, RunIdentity id) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        if (Files.isExecutable(Path.of("/usr/bin/setsid")) || Files.isExecutable(Path.of("/bin/setsid"))) {
-            // Not a process-group leader (the JVM is), so setsid execs in place: the pid stays the VMM's.
-            cmd.add("setsid");
-        }
-        cmd.addAll(vmmCommand);
-        cmd.addAll(List.of("launch", "--runtime-dir", dir.path().toAbsolutePath().toString(),
+        List<String> vmm = new ArrayList<>(vmmCommand);
+        vmm.addAll(List.of("launch", "--runtime-dir", dir.path().toAbsolutePath().toString(),
                 "--image-root", imageRoot.toAbsolutePath().toString()));
+        List<String> cmd = launcher.command(dir, vmm);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.path().toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.file(RunDir.VMM_LOG).toFile()))
@@ -66,7 +69,8 @@ public final class VmmProcesses {
             }
             if (!closed) changed.run();
         });
-        LOG.infof("launched VMM pid %d for %s run %d in %s", pid, id.key(), id.runId(), dir.path());
+        LOG.infof("launched VMM (%s) pid %d for %s run %d in %s", launcher.name(), pid, id.key(), id.runId(),
+                dir.path());
         return pid;
     }
 
@@ -76,7 +80,8 @@ public final class VmmProcesses {
         if (id == null) return null;
         Long pid = dir.pid();
         // A child of ours counts as alive until its exit status is on disk, so that the end is reported with it.
-        boolean alive = pid != null && (isVmmOf(pid, dir.path()) || dir.path().equals(unreaped.get(pid)));
+        // The child is the VMM itself (setsid) or waits for it (host-systemd: vmm.pid names the VMM, not the child).
+        boolean alive = pid != null && (isVmmOf(pid, dir.path()) || unreaped.containsValue(dir.path()));
         if (alive && !watched.containsKey(pid)) adopt(pid, dir);
         VmmExit exit = alive ? null : dir.exit();
         return new LocalRun(dir, id, pid, alive, dir.state(), exit, alive ? null : dir.reaped(), dir.stopRequest(),
