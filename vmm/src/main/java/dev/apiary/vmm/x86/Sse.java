@@ -118,11 +118,11 @@ final class Sse {
         sel(t, 0x7F, null, x("movdqa", "Wx,Vx", MOVAPS_ST), x("movdqu", "Wx,Vx", MOVDQU_ST), null);
         sel(t, 0x70, null, x("pshufd", "Vx,Wx,Ib", PSHUFD), x("pshufhw", "Vx,Wx,Ib", PSHUFHW),
                 x("pshuflw", "Vx,Wx,Ib", PSHUFLW));
-        sel(t, 0x71, null, shiftGroup(null, null, "psrlw", PSRLW_I, null, null, "psraw", PSRAW_I, null, null,
+        sel(t, 0x71, null, shiftGroup(null, null, null, null, "psrlw", PSRLW_I, null, null, "psraw", PSRAW_I, null, null,
                 "psllw", PSLLW_I, null, null), null, null);
-        sel(t, 0x72, null, shiftGroup(null, null, "psrld", PSRLD_I, null, null, "psrad", PSRAD_I, null, null,
+        sel(t, 0x72, null, shiftGroup(null, null, null, null, "psrld", PSRLD_I, null, null, "psrad", PSRAD_I, null, null,
                 "pslld", PSLLD_I, null, null), null, null);
-        sel(t, 0x73, null, shiftGroup(null, null, "psrlq", PSRLQ_I, "psrldq", PSRLDQ, null, null, null, null,
+        sel(t, 0x73, null, shiftGroup(null, null, null, null, "psrlq", PSRLQ_I, "psrldq", PSRLDQ, null, null, null, null,
                 "psllq", PSLLQ_I, "pslldq", PSLLDQ), null, null);
         sel(t, 0xC4, null, x("pinsrw", "Vx,Ew,Ib", PINSRW), null, null);
         sel(t, 0xC5, null, x("pextrw", "Gd,Ux,Ib", PEXTRW), null, null);
