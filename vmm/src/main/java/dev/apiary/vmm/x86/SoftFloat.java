@@ -342,7 +342,9 @@ final class SoftFloat {
         if (anyNan(a, b)) {
             return propagate(fmt, a, b);
         }
-        denormalCheck(a, b);
+        if (op != DIV || b.kind != ZERO) {
+            denormalCheck(a, b); // a denormal divided by zero gives ZE alone
+        }
         switch (op) {
             case ADD, SUB -> {
                 boolean bs = b.sign ^ (op == SUB);
