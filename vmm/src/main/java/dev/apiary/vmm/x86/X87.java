@@ -113,6 +113,9 @@ final class X87 {
     /** Merges an operation's flags into FSW and sets C1 (rounded up); decides whether the result is written. */
     private void commit() {
         int fl = sf.flags;
+        if ((fl & ~f.fcw & (IE | DE | ZE)) != 0) {
+            fl &= IE | DE | ZE; // an unmasked pre-computation exception: nothing computed (SDM Vol. 1 8.6)
+        }
         f.fsw = (f.fsw & ~C1) | fl | ((fl & PE) != 0 && sf.roundedUp ? C1 : 0);
         writeOk = (fl & ~f.fcw & (IE | DE | ZE)) == 0;
         updateSummary();
@@ -262,6 +265,10 @@ final class X87 {
     // ---- loads and stores ----
 
     private void load(Val v) {
+        if ((f.valid >> ((f.top - 1) & 7) & 1) != 0) {
+            push(0, 0); // stack overflow: checked before the conversion's exceptions
+            return;
+        }
         prepare();
         long m = sf.convert(F80, v);
         int se = sf.hi;
@@ -792,7 +799,7 @@ final class X87 {
                     n = t.bitLength() > 20 ? 1 << 20 : t.longValue();
                     n = b.sign ? -n : n;
                 }
-                m = sf.round(F80, precision(), a.sign, a.m, (int) (a.e + n));
+                m = sf.round(F80, 64, a.sign, a.m, (int) (a.e + n)); // precision control does not apply
             }
         }
         int se = sf.hi;
@@ -875,7 +882,7 @@ final class X87 {
             keep = C0 | C3;
             cc = f.fsw & keep;
         } else if (a.kind == INF || b.kind == ZERO) {
-            sf.flags |= IE | (a.denormal || b.denormal ? DE : 0);
+            sf.flags |= IE;
             m = sf.indefinite(F80);
             keep = C0 | C3;
             cc = f.fsw & keep;

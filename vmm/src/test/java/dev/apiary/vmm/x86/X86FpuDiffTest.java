@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
  * Failures are written to {@code target/x86diff/fpu-failures.txt}.
  */
 class X86FpuDiffTest {
-    private static final long SEED = 0xF10A7L;
-    private static final int PER_FORM = 4;
+    private static final long SEED = Long.getLong("fpuSeed", 0xF10A7L);
+    private static final int PER_FORM = Integer.getInteger("fpuPerForm", 4);
     /** Kinds that disagree and are documented (docs/software-cpu.md); remove an entry when its fix lands. */
     private static final Set<String> KNOWN_FAILURES = Set.of();
 
