@@ -113,6 +113,7 @@ public final class Cpu implements VcpuSignals {
     /** Power-on / RESET state (SDM Vol. 3A 9.1.1, Table 9-1). An AP then waits for SIPI. */
     public void reset() {
         resetRegisters();
+        s.fpu.reset(); // INIT keeps the x87/SSE state (SDM Vol. 3A Table 9-1); RESET clears it
         waitingForSipi = config.index() > 0;
         halted = false;
         shutdown = false;

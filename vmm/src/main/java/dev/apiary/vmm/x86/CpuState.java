@@ -53,6 +53,8 @@ public final class CpuState {
     long miscEnable = 1;
     long mtrrDefType;
     final Map<Integer, Long> mtrrs = new HashMap<>();
+    /** x87, XMM and MXCSR. */
+    final FpuState fpu = new FpuState();
 
     /** Set by every setter: the CPU recomputes its mode and flushes its TLB before running. */
     boolean dirty = true;
@@ -73,6 +75,10 @@ public final class CpuState {
 
     public void setGpr(int i, long v) {
         r[i] = v;
+    }
+
+    public FpuState fpu() {
+        return fpu;
     }
 
     public long rip() {

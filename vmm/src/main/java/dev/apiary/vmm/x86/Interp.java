@@ -14,11 +14,15 @@ final class Interp {
     private final long[] r;
     /** The linear address of the current read-modify-write memory operand. */
     private long rmwLinear;
+    private final Sse sse;
+    private final X87 x87;
 
     Interp(Cpu cpu) {
         this.cpu = cpu;
         this.s = cpu.s;
         this.r = cpu.s.r;
+        this.sse = new Sse(cpu, this);
+        this.x87 = new X87(cpu, this, sse.sf);
     }
 
     static long mask(int size) {
@@ -40,6 +44,8 @@ final class Interp {
             case BRANCH -> Branches.execute(cpu, this, d);
             case STRING -> Strings.execute(cpu, this, d);
             case SYSTEM -> SystemOps.execute(cpu, this, d);
+            case SSE -> sse.execute(d);
+            case FPU -> x87.execute(d);
         }
     }
 
