@@ -25,6 +25,9 @@ public final class Cpu implements VcpuSignals {
     private static final Logger LOG = System.getLogger(Cpu.class.getName());
     private static final VarHandle EVENTS;
     private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(Insn[].class);
+    private static final VarHandle BLOCKS = MethodHandles.arrayElementVarHandle(Block[].class);
+    /** Marks a block start the translator declined, so it is not tried again (immutable). */
+    private static final Block NO_BLOCK = new Block.None();
 
     static {
         try {
@@ -47,7 +50,8 @@ public final class Cpu implements VcpuSignals {
     private final Decoder decoder = new Decoder(fault);
     private final CpuBus bus;
 
-    private volatile int events;
+    /** Pending cross-thread events (EV_*); translated loops read it at every iteration. */
+    volatile int events;
     private volatile int sipiVector;
     private volatile Thread waiter;
     private volatile boolean wakeToken;
@@ -70,6 +74,10 @@ public final class Cpu implements VcpuSignals {
     boolean irqCheck = true;
     long icount;
     long nextRip;
+    /** Set by a translated block that raised a guest exception: instructions it completed before the fault. */
+    int blockDone;
+    /** The next instruction starts a block (after a branch, an exception, a block): look for a translation. */
+    private boolean blockHead = true;
 
     // decoded-code lookup cache
     private long codeLinearPage = -1;
@@ -282,7 +290,20 @@ public final class Cpu implements VcpuSignals {
             if (icount >= end) {
                 return Exit.BUDGET;
             }
-            step();
+            // Between the checks above, run instructions (and translated blocks) until something needs them:
+            // an event, an MMIO write, an interrupt window with a possible interrupt, a halt, the next poll.
+            long limit = Math.min(end, nextPoll);
+            boolean translate = platform.translateThreshold > 0;
+            blockHead = true;
+            do {
+                Block b = translate && blockHead ? findBlock() : null;
+                if (b != null) {
+                    runBlock(b, limit);
+                } else {
+                    step();
+                }
+            } while (events == 0 && !mmu.mmioWritten && !(irqCheck && shadow == 0 && (s.flagsRest & IF) != 0)
+                    && icount < limit && !halted && !shutdown && !waitingForSipi && internalError == null);
         }
     }
 
@@ -367,6 +388,9 @@ public final class Cpu implements VcpuSignals {
                 shadow--;
             }
             boolean singleStep = (s.flagsRest & TF) != 0;
+            Op.Family family = d.op.family;
+            // a block starts after control transfers and after what a block would stop at (system, strings)
+            blockHead = family == Op.Family.BRANCH || family == Op.Family.SYSTEM || family == Op.Family.STRING;
             interp.execute(d);
             s.rip = nextRip;
             icount++;
@@ -378,14 +402,104 @@ public final class Cpu implements VcpuSignals {
         } catch (GuestFault f) {
             s.rip = rip;
             icount++;
+            blockHead = true;
             deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
         } catch (RuntimeException e) {
-            // a bug of this CPU (or of a device behind the bus): not the guest's doing, so not a guest
-            // shutdown (that would reset the machine and hide the bug); the VMM reports it as its own error
-            s.rip = rip;
-            LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
-                    + s.describe() + recentInstructions(), e);
-            internalError = String.format("internal error at rip 0x%x: %s", rip, e);
+            internalError(rip, e);
+        }
+    }
+
+    private void internalError(long rip, RuntimeException e) {
+        // a bug of this CPU (or of a device behind the bus): not the guest's doing, so not a guest
+        // shutdown (that would reset the machine and hide the bug); the VMM reports it as its own error
+        s.rip = rip;
+        LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
+                + s.describe() + recentInstructions(), e);
+        internalError = String.format("internal error at rip 0x%x: %s", rip, e);
+    }
+
+    // ---- translated blocks ---------------------------------------------------------------------------------
+
+    /**
+     * The translated block starting at RIP, translating it once it has been reached often enough; null when
+     * there is none (not 64-bit code, a single-step or interrupt shadow, the code-page cache not on this page).
+     */
+    private Block findBlock() {
+        long rip = s.rip;
+        if (codeMode != 64 || shadow != 0 || (s.flagsRest & TF) != 0) {
+            return null;
+        }
+        X86Platform.CodePage cp = codePage;
+        if (rip >>> 12 != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid
+                || (cpl == 3) != codeUser) {
+            return null; // step() refreshes the cache; the next block head on this page finds it
+        }
+        int off = (int) rip & 0xFFF;
+        Block[] blocks = cp.blocks;
+        if (blocks != null) {
+            Block b = (Block) BLOCKS.getAcquire(blocks, off);
+            if (b != null) {
+                return b.rip == rip ? b : null;
+            }
+        }
+        byte[] heat = cp.heat;
+        if (heat == null) {
+            heat = new byte[4096];
+            cp.heat = heat;
+        }
+        int h = heat[off] + 1;
+        heat[off] = (byte) h;
+        if (h < platform.translateThreshold) {
+            return null;
+        }
+        Block b = translateAt(rip);
+        if (blocks == null) {
+            blocks = new Block[4096];
+            cp.blocks = blocks;
+        }
+        BLOCKS.setRelease(blocks, off, b);
+        return b == NO_BLOCK ? null : b;
+    }
+
+    /** Decodes from RIP up to a block end (all in this page) and translates; NO_BLOCK if nothing translates. */
+    private Block translateAt(long rip) {
+        java.util.List<Insn> list = new java.util.ArrayList<>();
+        long r = rip;
+        try {
+            // stop 15 bytes before the page end: decoding must not touch (and maybe fault on) the next page
+            while (list.size() < Translator.MAX_INSNS && (r & 0xFFF) <= 4096 - 15 && r >>> 12 == rip >>> 12) {
+                Insn d = fetch(r);
+                Translator.Kind kind = Translator.classify(d, r + d.length);
+                if (kind == Translator.Kind.STOP) {
+                    break;
+                }
+                list.add(d);
+                r += d.length;
+                if (kind == Translator.Kind.END_NATIVE || kind == Translator.Kind.END_INTERP) {
+                    break;
+                }
+            }
+        } catch (GuestFault f) {
+            // not ours to deliver here: the interpreter meets it again when it gets there
+        }
+        fetch(rip); // the code-page cache back on the block's page
+        return list.isEmpty() ? NO_BLOCK : platform.translator.translate(rip, list);
+    }
+
+    private void runBlock(Block b, long limit) {
+        int k = ringPos;
+        ringRip[k] = b.rip;
+        ringLinear[k] = b.rip;
+        ringInsn[k] = b.insns[0];
+        ringPos = (k + 1) & (RING - 1);
+        blockHead = true;
+        try {
+            icount += b.run(this, (int) Math.min(limit - icount, 1 << 30));
+        } catch (GuestFault f) {
+            icount += blockDone + 1;
+            deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
+        } catch (RuntimeException e) {
+            internalError(s.rip, e);
         }
     }
 

@@ -34,6 +34,8 @@ final class Mmu {
     int generation;
     /** Set by every MMIO write; the CPU then asks the local APIC for interrupts again. */
     boolean mmioWritten;
+    /** Set by every store into a page holding decoded code: a translated block leaves after such a store. */
+    boolean codeWritten;
 
     Mmu(CpuState s, X86Platform platform, GuestFault fault) {
         this.s = s;
@@ -345,6 +347,7 @@ final class Mmu {
         }
         if (platform.isCode(pa)) {
             platform.invalidatePage(pa);
+            codeWritten = true;
         }
     }
 }
