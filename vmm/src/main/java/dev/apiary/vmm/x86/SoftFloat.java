@@ -254,7 +254,14 @@ final class SoftFloat {
             r = r.shiftRight(1);
             q++;
         }
-        boolean ue = tiny && (inexact || (umask & UE) == 0);
+        if (fmt == F80 && (tiny && (umask & UE) == 0 || exp >= emax && (umask & OE) == 0)) {
+            return wrapped(p, sign, m, e, tiny);
+        }
+        if (tiny && (umask & UE) == 0) {
+            flags |= UE; // unmasked (SSE: nothing is written): no inexact for this element
+            return packZero(fmt, sign);
+        }
+        boolean ue = tiny && inexact;
         if (tiny && ftz && (umask & UE) != 0) {
             flags |= UE | PE;
             roundedUp = false;
@@ -272,6 +279,10 @@ final class SoftFloat {
         int rlen = r.bitLength();
         int rexp = q + rlen - 1;
         if (rexp > emax) {
+            if ((umask & OE) == 0) {
+                flags |= OE; // unmasked (SSE: nothing is written): no inexact for this element
+                return packInf(fmt, sign);
+            }
             flags |= OE | PE;
             boolean toInf = rc == 0 || rc == 1 && sign || rc == 2 && !sign;
             roundedUp = toInf;
@@ -286,6 +297,31 @@ final class SoftFloat {
         }
         long sig = r.shiftLeft(fullPrec - rlen).longValue();
         return pack(fmt, sign, rexp + bias(fmt), sig);
+    }
+
+    /**
+     * The x87's response to an unmasked overflow or underflow (SDM Vol. 1 8.5.4/8.5.5): the result rounded
+     * with an unbounded exponent range, its exponent then wrapped by 24576 (0x6000), unless it still fits
+     * the range after all.
+     */
+    private long wrapped(int p, boolean sign, BigInteger m, int e, boolean tiny) {
+        int exp = e + m.bitLength() - 1;
+        int q = exp - p + 1;
+        BigInteger r = roundShift(m, q - e, sign);
+        if (r.bitLength() > p) {
+            r = r.shiftRight(1);
+            q++;
+        }
+        int rexp = q + r.bitLength() - 1;
+        if (!tiny && rexp <= 16383) {
+            umask |= OE; // rounding kept it in range: the ordinary response
+            long v = round(F80, p, sign, m, e);
+            umask &= ~OE;
+            return v;
+        }
+        flags |= (tiny ? UE : OE) | (inexact ? PE : 0);
+        long sig = r.shiftLeft(64 - r.bitLength()).longValue();
+        return pack(F80, sign, rexp + 16383 + (tiny ? 24576 : -24576) & 0x7FFF, sig);
     }
 
     private static int bias(int fmt) {

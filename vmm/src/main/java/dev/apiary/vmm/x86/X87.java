@@ -300,8 +300,8 @@ final class X87 {
             // no DE for a denormal source (as the hardware does): the store only rounds
             bits = v.kind == FINITE ? sf.round(fmt, SoftFloat.precision(fmt), v.sign, v.m, v.e) : sf.convert(fmt, v);
             commit();
-            if (!writeOk) {
-                return;
+            if (!writeOk || (sf.flags & ~f.fcw & (OE | UE)) != 0) {
+                return; // an unmasked overflow or underflow leaves memory and the stack alone
             }
         }
         cpu.mmu.write(lin, size, bits, cpu.cpl == 3);
