@@ -170,7 +170,10 @@ final class Sse {
     private final long[] x;
     final SoftFloat sf = new SoftFloat();
     /** The source operand (bits 63:0 and 127:64) and the result being built. */
-    private long lo, hi, rlo, rhi;
+    private long lo, hi;
+    /** Scratch for PACKSS/PACKUS and FXSAVE/FXRSTOR: no allocation per instruction. */
+    private final long[] packSources = new long[4];
+    private final byte[] image = new byte[512];
 
     Sse(Cpu cpu, Interp in) {
         this.cpu = cpu;
@@ -404,7 +407,7 @@ final class Sse {
 
     /** FXSAVE/FXRSTOR (SDM Vol. 2A): a 16-byte-aligned 512-byte image; REX.W selects the 64-bit pointer layout. */
     private void fxsaveRestore(Insn d, int op) {
-        byte[] img = new byte[512];
+        byte[] img = image;
         long lin = linear(d, 512, op == FXSAVE ? Mmu.WRITE : Mmu.READ, false);
         if ((lin & 15) != 0) {
             throw cpu.fault(GuestFault.GP, 0);
@@ -504,7 +507,11 @@ final class Sse {
             }
             case PACKSSWB, PACKUSWB, PACKSSDW -> {
                 int bits = op == PACKSSDW ? 32 : 16;
-                long[] src = {a0, a1, b0, b1};
+                long[] src = packSources;
+                src[0] = a0;
+                src[1] = a1;
+                src[2] = b0;
+                src[3] = b1;
                 int n = 128 / bits; // elements in each source
                 r0 = 0;
                 r1 = 0;
@@ -522,10 +529,9 @@ final class Sse {
                 }
             }
             case PSHUFD -> {
-                long[] dw = {lo & 0xFFFF_FFFFL, lo >>> 32, hi & 0xFFFF_FFFFL, hi >>> 32};
                 int o = (int) d.imm;
-                r0 = dw[o & 3] | dw[o >> 2 & 3] << 32;
-                r1 = dw[o >> 4 & 3] | dw[o >> 6 & 3] << 32;
+                r0 = dword(lo, hi, o) | dword(lo, hi, o >> 2) << 32;
+                r1 = dword(lo, hi, o >> 4) | dword(lo, hi, o >> 6) << 32;
             }
             case PSHUFHW, PSHUFLW -> {
                 long w = op == PSHUFHW ? hi : lo;
@@ -538,11 +544,9 @@ final class Sse {
                 r1 = op == PSHUFHW ? r : hi;
             }
             case SHUFPS -> {
-                long[] da = {a0 & 0xFFFF_FFFFL, a0 >>> 32, a1 & 0xFFFF_FFFFL, a1 >>> 32};
-                long[] db = {b0 & 0xFFFF_FFFFL, b0 >>> 32, b1 & 0xFFFF_FFFFL, b1 >>> 32};
                 int o = (int) d.imm;
-                r0 = da[o & 3] | da[o >> 2 & 3] << 32;
-                r1 = db[o >> 4 & 3] | db[o >> 6 & 3] << 32;
+                r0 = dword(a0, a1, o) | dword(a0, a1, o >> 2) << 32;
+                r1 = dword(b0, b1, o >> 4) | dword(b0, b1, o >> 6) << 32;
             }
             case SHUFPD -> {
                 r0 = (d.imm & 1) == 0 ? a0 : a1;
@@ -583,6 +587,12 @@ final class Sse {
         }
         x[v] = r0;
         x[v + 1] = r1;
+    }
+
+    /** Doubleword {@code sel & 3} of the 128-bit value lo:hi. */
+    private static long dword(long lo, long hi, int sel) {
+        long q = (sel & 2) == 0 ? lo : hi;
+        return (sel & 1) == 0 ? q & 0xFFFF_FFFFL : q >>> 32;
     }
 
     private static long zeroBytes(long v) {
