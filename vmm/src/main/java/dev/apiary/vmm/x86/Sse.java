@@ -36,7 +36,7 @@ final class Sse {
     // floating point: the operation in bits 3:0, the form in bits 5:4 (0 ps, 1 pd, 2 ss, 3 sd)
     static final int FP = 0x100;
     static final int F_ADD = 0, F_SUB = 1, F_MUL = 2, F_DIV = 3, F_SQRT = 4, F_MIN = 5, F_MAX = 6, F_CMP = 7,
-            F_COMI = 8, F_UCOMI = 9;
+            F_COMI = 8, F_UCOMI = 9, F_RCP = 10, F_RSQRT = 11;
     static final int CVT = 0x200;
     static final int CVTSI2SS = CVT, CVTSI2SD = CVT + 1, CVTTSS2SI = CVT + 2, CVTTSD2SI = CVT + 3,
             CVTSS2SI = CVT + 4, CVTSD2SI = CVT + 5, CVTPS2PD = CVT + 6, CVTPD2PS = CVT + 7, CVTSS2SD = CVT + 8,
@@ -82,6 +82,9 @@ final class Sse {
             }
             sel(t, fpOps[i], forms[0], forms[1], forms[2], forms[3]);
         }
+        // approximations (SDM RCPPS/RSQRTPS: relative error at most 1.5 * 2^-12): here correctly rounded
+        sel(t, 0x53, x("rcpps", "Vx,Wx", FP | F_RCP), null, x("rcpss", "Vx,Wss", FP | F_RCP | 2 << 4), null);
+        sel(t, 0x52, x("rsqrtps", "Vx,Wx", FP | F_RSQRT), null, x("rsqrtss", "Vx,Wss", FP | F_RSQRT | 2 << 4), null);
         sel(t, 0xC2, x("cmpps", "Vx,Wx,Ib", FP | F_CMP), x("cmppd", "Vx,Wx,Ib", FP | F_CMP | 1 << 4),
                 x("cmpss", "Vx,Wss,Ib", FP | F_CMP | 2 << 4), x("cmpsd", "Vx,Wsd,Ib", FP | F_CMP | 3 << 4));
         sel(t, 0x5A, x("cvtps2pd", "Vx,Wq", CVTPS2PD), x("cvtpd2ps", "Vx,Wx", CVTPD2PS),
@@ -727,6 +730,7 @@ final class Sse {
             case F_MUL -> s.arith(SoftFloat.MUL, fmt, p, va, vb) & m;
             case F_DIV -> s.arith(SoftFloat.DIV, fmt, p, va, vb) & m;
             case F_SQRT -> s.sqrt(fmt, p, vb) & m;
+            case F_RCP, F_RSQRT -> approximate(op, b);
             case F_MIN, F_MAX -> {
                 // SDM MINPS/MAXPS: NaN or equal operands (+0/-0 too) return the second source
                 int c = s.compare(va, vb, true);
@@ -752,6 +756,27 @@ final class Sse {
                 yield t ? m : 0;
             }
         };
+    }
+
+    private final SoftFloat approx = new SoftFloat();
+
+    /**
+     * RCPPS/RSQRTPS element: no exceptions and MXCSR untouched; denormal inputs count as zero and results in
+     * the denormal range are flushed to zero, as the hardware's table-based approximation does.
+     */
+    private long approximate(int op, long bits) {
+        SoftFloat a = approx;
+        a.rc = 0;
+        a.daz = true;
+        a.ftz = true;
+        a.umask = 0x3F;
+        SoftFloat.Val one = a.unpack(SoftFloat.F32, 0x3F80_0000L, 0);
+        SoftFloat.Val v = a.unpack(SoftFloat.F32, bits, 0);
+        if (op == F_RSQRT) {
+            long root = a.sqrt(SoftFloat.F64, 53, a.unpack(SoftFloat.F32, bits, 0));
+            v = a.unpack(SoftFloat.F64, root, 0);
+        }
+        return a.arith(SoftFloat.DIV, SoftFloat.F32, 24, one, v) & 0xFFFF_FFFFL;
     }
 
     private void floating(Insn d, int aux) {

@@ -35,6 +35,7 @@ final class FpuDiffCases {
         g.sseShuffles();
         g.sseFloat();
         g.sseCompare();
+        g.sseApproximations();
         g.sseConvert();
         g.sseControl();
         g.x87Loads();
@@ -382,6 +383,19 @@ final class FpuDiffCases {
                         add(name + " unmasked", name + " " + x(b) + ", " + x(a), s);
                     }
                 }
+            }
+        }
+    }
+
+    /** RCP/RSQRT results are approximations (vendor tables): only the rest of the state is compared. */
+    private void sseApproximations() {
+        for (String op : new String[] {"rcpps", "rcpss", "rsqrtps", "rsqrtss"}) {
+            for (int i = 0; i < perForm; i++) {
+                State s = new State();
+                int a = xr(), b = xr();
+                s.xmm(b, 0);
+                s.undefined.set(160 + 16 * a, 160 + 16 * a + 16);
+                add(op, op + " " + x(b) + ", " + x(a), s);
             }
         }
     }

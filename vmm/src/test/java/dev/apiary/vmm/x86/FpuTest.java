@@ -83,6 +83,27 @@ class FpuTest {
     }
 
     @Test
+    void reciprocalApproximationsAreWithinTheSdmBound() {
+        float[] inputs = {1f, 3f, -7.5f, 1e-30f, 123456.78f, 0.1f, 2f, 1e30f};
+        for (float v : inputs) {
+            LongMode m = new LongMode();
+            m.s.setCr4(0xA0 | OSFXSR);
+            String src = String.format("mov $0x%x, %%eax\nmovd %%eax, %%xmm1\nrcpss %%xmm1, %%xmm2\nmovd %%xmm2, %%ebx\n"
+                    + "rsqrtss %%xmm1, %%xmm3\nmovd %%xmm3, %%ecx\nstmxcsr -4(%%rsp)\nmov -4(%%rsp), %%edx\nhlt",
+                    Float.floatToRawIntBits(v));
+            assertEquals(Cpu.Exit.HALTED, m.run(src));
+            double rcp = Float.intBitsToFloat((int) m.r(3));
+            assertEquals(1 / (double) v, rcp, Math.abs(1.5 * Math.scalb(1 / (double) v, -12)), "rcpss " + v);
+            if (v > 0) {
+                double rsqrt = Float.intBitsToFloat((int) m.r(1));
+                double exact = 1 / Math.sqrt(v);
+                assertEquals(exact, rsqrt, 1.5 * Math.scalb(exact, -12), "rsqrtss " + v);
+            }
+            assertEquals(0x1F80, m.r(2), "no exception flags");
+        }
+    }
+
+    @Test
     void resetAndFninitState() {
         LongMode m = new LongMode();
         FpuState f = m.s.fpu();
