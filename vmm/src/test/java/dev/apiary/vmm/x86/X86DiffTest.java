@@ -32,6 +32,16 @@ class X86DiffTest {
 
     @Test
     void everyGeneratedCaseMatchesTheRealCpu() throws Exception {
+        check(0, "failures.txt");
+    }
+
+    /** The same cases with every block translated to JVM bytecode when first reached (Translator). */
+    @Test
+    void everyGeneratedCaseMatchesTheRealCpuThroughTheTranslator() throws Exception {
+        check(1, "failures-translated.txt");
+    }
+
+    private static void check(int translateThreshold, String failuresFile) throws Exception {
         assumeTrue(NativeOracle.hostSupported(), "the oracle needs x86-64 Linux");
         NativeOracle oracle = NativeOracle.build();
         List<DiffCase> cases = DiffCases.all(SEED, PER_FORM, oracle.hasLzcnt());
@@ -39,7 +49,7 @@ class X86DiffTest {
         List<byte[]> code = asm.stream().map(GnuAssembler.Assembled::bytes).toList();
         List<DiffOutcome> expected = oracle.run(cases, code);
 
-        DiffMachine machine = new DiffMachine();
+        DiffMachine machine = new DiffMachine(translateThreshold);
         Map<String, String> firstByKind = new LinkedHashMap<>();
         Map<String, Integer> countByKind = new LinkedHashMap<>();
         HexFormat hex = HexFormat.of();
@@ -50,11 +60,11 @@ class X86DiffTest {
                 d = expected.get(i).diff(machine.run(c, code.get(i)), c);
             } catch (RuntimeException | Error e) {
                 d = "emulator threw " + e + "\n" + machine.cpu().recentInstructions();
-                machine = new DiffMachine();
+                machine = new DiffMachine(translateThreshold);
             }
             if (!machine.strayAccesses().isEmpty()) {
                 d += " accesses outside RAM: " + machine.strayAccesses();
-                machine = new DiffMachine();
+                machine = new DiffMachine(translateThreshold);
             }
             if (d.isEmpty()) continue;
             countByKind.merge(c.kind(), 1, Integer::sum);
@@ -65,15 +75,15 @@ class X86DiffTest {
         firstByKind.forEach((kind, text) -> report.append(kind).append(" (").append(countByKind.get(kind))
                 .append(" cases")
                 .append(KNOWN_FAILURES.contains(kind) ? ", known" : "").append("): ").append(text).append('\n'));
-        Files.writeString(NativeOracle.WORK.resolve("failures.txt"), report);
+        Files.writeString(NativeOracle.WORK.resolve(failuresFile), report);
         long unexpected = firstByKind.keySet().stream().filter(k -> !KNOWN_FAILURES.contains(k)).count();
         List<String> fixed = KNOWN_FAILURES.stream().filter(k -> !firstByKind.containsKey(k)).sorted().toList();
-        System.out.printf("x86diff: %d cases, %d kinds, %d failing kinds (%d not known)%n", cases.size(),
+        System.out.printf("x86diff (translate threshold " + translateThreshold + "): %d cases, %d kinds, %d failing kinds (%d not known)%n", cases.size(),
                 cases.stream().map(DiffCase::kind).distinct().count(), firstByKind.size(), unexpected);
         if (unexpected > 0) {
             String shown = report.toString().lines().limit(SHOWN * 3L)
                     .reduce("", (a, b) -> a + b + "\n");
-            fail(unexpected + " instruction kinds disagree with the real CPU (all in target/x86diff/failures.txt):\n" + shown);
+            fail(unexpected + " instruction kinds disagree with the real CPU (all in target/x86diff/" + failuresFile + "):\n" + shown);
         }
         if (!fixed.isEmpty()) fail("known failures now pass, remove them from KNOWN_FAILURES: " + fixed);
     }
