@@ -247,7 +247,8 @@ final class SoftFloat {
             BigInteger t = roundShift(m, len - p, sign);
             tiny = exp + (t.bitLength() > p ? 1 : 0) < emin;
         }
-        int q = Math.max(exp - p + 1, emin - fullPrec + 1);
+        // a denormal result keeps p - (emin - exp) bits: x87 precision control limits denormals too
+        int q = Math.max(exp - p + 1, emin - p + 1);
         BigInteger r = roundShift(m, q - e, sign);
         if (r.bitLength() > p) {
             r = r.shiftRight(1);
@@ -281,8 +282,7 @@ final class SoftFloat {
             return pack(fmt, sign, emax + bias(fmt), fmt == F80 ? ones : ones);
         }
         if (rexp < emin) {
-            // denormal: the quantum is the format's smallest
-            return pack(fmt, sign, 0, r.longValue());
+            return pack(fmt, sign, 0, r.shiftLeft(q - (emin - fullPrec + 1)).longValue());
         }
         long sig = r.shiftLeft(fullPrec - rlen).longValue();
         return pack(fmt, sign, rexp + bias(fmt), sig);
@@ -342,7 +342,9 @@ final class SoftFloat {
         if (anyNan(a, b)) {
             return propagate(fmt, a, b);
         }
-        denormalCheck(a, b);
+        if (op != DIV || b.kind != ZERO) {
+            denormalCheck(a, b); // a denormal divided by zero gives ZE alone
+        }
         switch (op) {
             case ADD, SUB -> {
                 boolean bs = b.sign ^ (op == SUB);
@@ -419,14 +421,14 @@ final class SoftFloat {
         if (a.kind == NAN) {
             return propagate(fmt, a, null);
         }
-        denormalCheck(a, null);
         if (a.kind == ZERO) {
             return packZero(fmt, a.sign);
         }
         if (a.sign) {
-            flags |= IE;
+            flags |= IE; // invalid before denormal: no DE for a negative denormal
             return indefinite(fmt);
         }
+        denormalCheck(a, null);
         if (a.kind == INF) {
             return packInf(fmt, false);
         }

@@ -694,6 +694,10 @@ final class Sse {
     /** Merges the flags of an operation; an unmasked one raises #XM (or #UD) before anything is written. */
     private void commit() {
         int fl = sf.flags;
+        if ((fl & ~(f.mxcsr >> 7) & (SoftFloat.IE | SoftFloat.DE | SoftFloat.ZE)) != 0) {
+            // an unmasked pre-computation exception: no post-computation ones are checked (SDM Vol. 1 11.5.2)
+            fl &= SoftFloat.IE | SoftFloat.DE | SoftFloat.ZE;
+        }
         f.mxcsr |= fl;
         if ((fl & ~(f.mxcsr >> 7) & 0x3F) != 0) {
             throw cpu.fault((cpu.s.cr4 & 0x400) != 0 ? GuestFault.XM : GuestFault.UD, 0);
@@ -717,7 +721,9 @@ final class Sse {
                 // SDM MINPS/MAXPS: NaN or equal operands (+0/-0 too) return the second source
                 int c = s.compare(va, vb, true);
                 boolean first = op == F_MIN ? c == -1 : c == 1;
-                yield first ? a : (vb.kind == SoftFloat.ZERO && (b & (m >>> 1)) != 0 ? b & ~(m >>> 1) : b);
+                long r = first ? a : b;
+                SoftFloat.Val rv = first ? va : vb;
+                yield rv.kind == SoftFloat.ZERO ? r & ~(m >>> 1) : r; // a denormal flushed by DAZ is returned as zero
             }
             default -> { // CMPccPS (imm8 2:0): EQ LT LE UNORD NEQ NLT NLE ORD
                 int pred = imm & 7;

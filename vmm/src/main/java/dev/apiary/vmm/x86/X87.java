@@ -113,6 +113,9 @@ final class X87 {
     /** Merges an operation's flags into FSW and sets C1 (rounded up); decides whether the result is written. */
     private void commit() {
         int fl = sf.flags;
+        if ((fl & ~f.fcw & (IE | DE | ZE)) != 0) {
+            fl &= IE | DE | ZE; // an unmasked pre-computation exception: nothing computed (SDM Vol. 1 8.6)
+        }
         f.fsw = (f.fsw & ~C1) | fl | ((fl & PE) != 0 && sf.roundedUp ? C1 : 0);
         writeOk = (fl & ~f.fcw & (IE | DE | ZE)) == 0;
         updateSummary();
@@ -262,6 +265,10 @@ final class X87 {
     // ---- loads and stores ----
 
     private void load(Val v) {
+        if ((f.valid >> ((f.top - 1) & 7) & 1) != 0) {
+            push(0, 0); // stack overflow: checked before the conversion's exceptions
+            return;
+        }
         prepare();
         long m = sf.convert(F80, v);
         int se = sf.hi;
@@ -290,10 +297,8 @@ final class X87 {
         } else {
             prepare();
             Val v = st(0);
+            // no DE for a denormal source (as the hardware does): the store only rounds
             bits = v.kind == FINITE ? sf.round(fmt, SoftFloat.precision(fmt), v.sign, v.m, v.e) : sf.convert(fmt, v);
-            if (v.kind == FINITE && v.denormal) {
-                sf.flags |= DE;
-            }
             commit();
             if (!writeOk) {
                 return;
@@ -468,8 +473,9 @@ final class X87 {
         } else {
             prepare();
             int c = sf.compare(st(0), st(i), signalQuiet);
+            int c1 = f.fsw & C1; // C1 is left alone (the SDM defines it only for a stack underflow)
             commit();
-            f.fsw &= ~C1;
+            f.fsw = (f.fsw & ~C1) | c1;
             if (!writeOk) {
                 return;
             }
@@ -542,7 +548,10 @@ final class X87 {
             }
             case 5 -> {
                 switch (reg) {
-                    case 0 -> f.valid &= ~(1 << phys(i)); // FFREE
+                    case 0 -> {
+                        f.valid &= ~(1 << phys(i)); // FFREE
+                        f.fsw &= ~C1;
+                    }
                     case 1 -> fxch(i);
                     case 2, 3 -> fstReg(i, reg == 3);
                     case 4, 5 -> compare(0, regOrNull(i), false, reg == 5 ? 1 : 0);
@@ -584,7 +593,6 @@ final class X87 {
             case 2 -> s.cf() || s.zf();
             default -> s.pf();
         };
-        f.fsw &= ~C1;
         if (c != negate) {
             int p = phys(i);
             set(0, f.mant[p], f.se[p]);
@@ -791,7 +799,7 @@ final class X87 {
                     n = t.bitLength() > 20 ? 1 << 20 : t.longValue();
                     n = b.sign ? -n : n;
                 }
-                m = sf.round(F80, precision(), a.sign, a.m, (int) (a.e + n));
+                m = sf.round(F80, 64, a.sign, a.m, (int) (a.e + n)); // precision control does not apply
             }
         }
         int se = sf.hi;
@@ -810,7 +818,14 @@ final class X87 {
             return;
         }
         if (!empty(7)) {
-            push(0, 0); // stack overflow response
+            // stack overflow: masked, both results are the indefinite
+            f.fsw = (f.fsw & ~C1) | IE | SF | C1;
+            updateSummary();
+            if ((f.fcw & IE) != 0) {
+                set(0, INDEF80, INDEF80_HI);
+                f.top = (f.top - 1) & 7;
+                set(0, INDEF80, INDEF80_HI);
+            }
             return;
         }
         prepare();
@@ -851,6 +866,7 @@ final class X87 {
     /** FPREM (truncating quotient) / FPREM1 (IEEE remainder): exact, partial when exponents differ by 64 or more. */
     private void fprem(boolean ieee) {
         if (empty(0) || empty(1)) {
+            f.fsw &= ~C2;
             if (underflow()) {
                 set(0, INDEF80, INDEF80_HI);
             }
@@ -860,11 +876,16 @@ final class X87 {
         Val a = st(0), b = st(1);
         long m;
         int cc = 0;
+        int keep = CC; // NaN and invalid operands leave C0 and C3 alone and clear C1, C2
         if (a.kind == NAN || b.kind == NAN) {
             m = sf.propagate(F80, a, b);
+            keep = C0 | C3;
+            cc = f.fsw & keep;
         } else if (a.kind == INF || b.kind == ZERO) {
-            sf.flags |= IE | (a.denormal || b.denormal ? DE : 0);
+            sf.flags |= IE;
             m = sf.indefinite(F80);
+            keep = C0 | C3;
+            cc = f.fsw & keep;
         } else if (a.kind == ZERO || b.kind == INF) {
             sf.flags |= a.denormal || b.denormal ? DE : 0;
             m = sf.packExact(F80, a);
@@ -878,8 +899,9 @@ final class X87 {
             int e = Math.min(a.e, b.e);
             java.math.BigInteger na = ma.shiftLeft(a.e - e), nb = mb.shiftLeft(b.e - e);
             if (diff >= 64) {
-                // partial remainder: reduce by ST(1) * 2^(diff - n), n = 32..63 implementation-defined
-                int sh = diff - 32;
+                // partial remainder: reduce by ST(1) * 2^(diff - n); n is implementation-defined in 32..63
+                // (SDM FPREM), here as measured on hardware: the reduction is a multiple of 32 bits
+                int sh = (diff - 32) >>> 5 << 5;
                 java.math.BigInteger q = na.divide(nb.shiftLeft(sh));
                 java.math.BigInteger r = na.subtract(q.multiply(nb.shiftLeft(sh)));
                 cc = C2;
@@ -905,7 +927,9 @@ final class X87 {
         commit();
         if (writeOk) {
             set(0, m, se);
-            f.fsw = (f.fsw & ~CC) | cc;
+            f.fsw = (f.fsw & ~CC) | cc | (f.fsw & C1 & ~keep);
+        } else {
+            f.fsw &= ~C2;
         }
     }
 }
