@@ -422,17 +422,24 @@ public final class Cpu implements VcpuSignals {
 
     /**
      * The translated block starting at RIP, translating it once it has been reached often enough; null when
-     * there is none (not 64-bit code, a single-step or interrupt shadow, the code-page cache not on this page).
+     * there is none (not 64-bit code, a single-step or interrupt shadow, code in MMIO, a fetch fault).
      */
     private Block findBlock() {
         long rip = s.rip;
         if (codeMode != 64 || shadow != 0 || (s.flagsRest & TF) != 0) {
             return null;
         }
-        X86Platform.CodePage cp = codePage;
-        if (rip >>> 12 != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid
-                || (cpl == 3) != codeUser) {
-            return null; // step() refreshes the cache; the next block head on this page finds it
+        if (!CpuState.canonical(rip)) {
+            return null;
+        }
+        X86Platform.CodePage cp;
+        try {
+            cp = codePageOf(rip);
+        } catch (GuestFault f) {
+            return null; // step() meets the fault again and delivers it
+        }
+        if (cp == null) {
+            return null;
         }
         int off = (int) rip & 0xFFF;
         Block[] blocks = cp.blocks;
@@ -480,9 +487,8 @@ public final class Cpu implements VcpuSignals {
                 }
             }
         } catch (GuestFault f) {
-            // not ours to deliver here: the interpreter meets it again when it gets there
+            // not ours to deliver here (nor is the fault object to keep): the interpreter meets it again there
         }
-        fetch(rip); // the code-page cache back on the block's page
         return list.isEmpty() ? NO_BLOCK : platform.translator.translate(rip, list);
     }
 
@@ -519,20 +525,9 @@ public final class Cpu implements VcpuSignals {
             throw fault.set(GuestFault.GP, 0, true);
         }
         fetchLinear = linear;
-        long page = linear >>> 12;
-        X86Platform.CodePage cp = codePage;
-        boolean user = cpl == 3;
-        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid || user != codeUser) {
-            long phys = mmu.translate(linear, Mmu.EXEC, cpl == 3);
-            cp = platform.codePage(phys & ~0xFFFL);
-            codePage = cp;
-            codeLinearPage = page;
-            codeGeneration = mmu.generation;
-            codeUser = user;
-            if (cp == null) {
-                codeLinearPage = -1;
-                return decoder.decode(fetcher, codeMode);
-            }
+        X86Platform.CodePage cp = codePageOf(linear);
+        if (cp == null) {
+            return decoder.decode(fetcher, codeMode);
         }
         int off = (int) (linear & 0xFFF);
         // decoded instructions are shared by the VM's vCPUs: published with release, read with acquire
@@ -545,6 +540,26 @@ public final class Cpu implements VcpuSignals {
             SLOTS.setRelease(cp.slots, off, d);
         }
         return d;
+    }
+
+    /**
+     * The decoded-code page of {@code linear}, through a one-entry cache of the last linear page (valid within a
+     * TLB generation, while the page holds its code, for one privilege level); null for code in MMIO. A fetch
+     * that faults (#PF) throws.
+     */
+    private X86Platform.CodePage codePageOf(long linear) {
+        long page = linear >>> 12;
+        X86Platform.CodePage cp = codePage;
+        boolean user = cpl == 3;
+        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid || user != codeUser) {
+            long phys = mmu.translate(linear, Mmu.EXEC, user);
+            cp = platform.codePage(phys & ~0xFFFL);
+            codePage = cp;
+            codeLinearPage = cp == null ? -1 : page;
+            codeGeneration = mmu.generation;
+            codeUser = user;
+        }
+        return cp;
     }
 
     /** Logs an unimplemented encoding once, then raises #UD in the guest. */

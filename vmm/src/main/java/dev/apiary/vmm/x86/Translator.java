@@ -79,6 +79,7 @@ final class Translator {
                 default -> Kind.INTERP;
             };
             case STRING -> op == Op.INS || op == Op.OUTS ? Kind.STOP : Kind.INTERP;
+            case SSE, FPU -> Kind.INTERP; // no control, segment or interrupt-flag effects
             case SYSTEM -> switch (op) {
                 case CLC, STC, CMC, CLD, STD, CPUID, RDTSC, FENCE, PAUSE -> Kind.INTERP;
                 default -> Kind.STOP;

@@ -36,7 +36,13 @@ final class DiffMachine implements CpuBus {
     private final StringBuilder strayAccesses = new StringBuilder();
 
     DiffMachine() {
-        platform = new X86Platform(this, new GuestClock());
+        this(-1);
+    }
+
+    /** With the translator's threshold (-1: the default; 0: interpreter only; 1: every block translated). */
+    DiffMachine(int translateThreshold) {
+        platform = translateThreshold < 0 ? new X86Platform(this, new GuestClock())
+                : new X86Platform(this, new GuestClock(), translateThreshold);
         cpu = new Cpu(platform, LocalInterrupts.NONE, new CpuConfig(0, 0, 1));
         buildSystemTables();
     }

@@ -38,16 +38,31 @@ class X86DiffTest {
         check(oracle, cases, KNOWN_FAILURES, "failures.txt");
     }
 
+    /** The same cases with every block translated to JVM bytecode when first reached (Translator). */
+    @Test
+    void everyGeneratedCaseMatchesTheRealCpuThroughTheTranslator() throws Exception {
+        assumeTrue(NativeOracle.hostSupported(), "the oracle needs x86-64 Linux");
+        NativeOracle oracle = NativeOracle.build();
+        List<DiffCase> cases = DiffCases.all(SEED, PER_FORM, oracle.hasLzcnt());
+        check(oracle, cases, KNOWN_FAILURES, "failures-translated.txt", 1);
+    }
+
     /**
      * Runs {@code cases} on both CPUs and fails on any kind that disagrees and is not {@code known}, or on a
      * known one that now passes; the whole report goes to {@code target/x86diff/<reportFile>}.
      */
     static void check(NativeOracle oracle, List<DiffCase> cases, Set<String> known, String reportFile) throws Exception {
+        check(oracle, cases, known, reportFile, -1);
+    }
+
+    /** {@link #check} on a CPU with the translator's threshold (-1: the default, 0: off, 1: translate all). */
+    static void check(NativeOracle oracle, List<DiffCase> cases, Set<String> known, String reportFile,
+            int translateThreshold) throws Exception {
         List<GnuAssembler.Assembled> asm = GnuAssembler.assemble(NativeOracle.WORK, cases.stream().map(DiffCase::asm).toList());
         List<byte[]> code = asm.stream().map(GnuAssembler.Assembled::bytes).toList();
         List<DiffOutcome> expected = oracle.run(cases, code);
 
-        DiffMachine machine = new DiffMachine();
+        DiffMachine machine = new DiffMachine(translateThreshold);
         Map<String, String> firstByKind = new LinkedHashMap<>();
         Map<String, Integer> countByKind = new LinkedHashMap<>();
         HexFormat hex = HexFormat.of();
@@ -58,11 +73,11 @@ class X86DiffTest {
                 d = expected.get(i).diff(machine.run(c, code.get(i)), c);
             } catch (RuntimeException | Error e) {
                 d = "emulator threw " + e + "\n" + machine.cpu().recentInstructions();
-                machine = new DiffMachine();
+                machine = new DiffMachine(translateThreshold);
             }
             if (!machine.strayAccesses().isEmpty()) {
                 d += " accesses outside RAM: " + machine.strayAccesses();
-                machine = new DiffMachine();
+                machine = new DiffMachine(translateThreshold);
             }
             if (d.isEmpty()) continue;
             countByKind.merge(c.kind(), 1, Integer::sum);
@@ -76,7 +91,7 @@ class X86DiffTest {
         Files.writeString(NativeOracle.WORK.resolve(reportFile), report);
         long unexpected = firstByKind.keySet().stream().filter(k -> !known.contains(k)).count();
         List<String> fixed = known.stream().filter(k -> !firstByKind.containsKey(k)).sorted().toList();
-        System.out.printf("x86diff: %d cases, %d kinds, %d failing kinds (%d not known)%n", cases.size(),
+        System.out.printf("x86diff (" + reportFile + "): %d cases, %d kinds, %d failing kinds (%d not known)%n", cases.size(),
                 cases.stream().map(DiffCase::kind).distinct().count(), firstByKind.size(), unexpected);
         if (unexpected > 0) {
             String shown = report.toString().lines().limit(SHOWN * 3L)
