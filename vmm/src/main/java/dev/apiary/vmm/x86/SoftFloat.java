@@ -254,12 +254,8 @@ final class SoftFloat {
             r = r.shiftRight(1);
             q++;
         }
-        if (fmt == F80 && (tiny && (umask & UE) == 0 || exp >= emax && (umask & OE) == 0)) {
-            return wrapped(p, sign, m, e, tiny);
-        }
-        if (tiny && (umask & UE) == 0) {
-            flags |= UE; // unmasked (SSE: nothing is written): no inexact for this element
-            return packZero(fmt, sign);
+        if (tiny && (umask & UE) == 0 || exp >= emax && (umask & OE) == 0) {
+            return wrapped(fmt, p, sign, m, e, tiny);
         }
         boolean ue = tiny && inexact;
         if (tiny && ftz && (umask & UE) != 0) {
@@ -279,10 +275,6 @@ final class SoftFloat {
         int rlen = r.bitLength();
         int rexp = q + rlen - 1;
         if (rexp > emax) {
-            if ((umask & OE) == 0) {
-                flags |= OE; // unmasked (SSE: nothing is written): no inexact for this element
-                return packInf(fmt, sign);
-            }
             flags |= OE | PE;
             boolean toInf = rc == 0 || rc == 1 && sign || rc == 2 && !sign;
             roundedUp = toInf;
@@ -300,11 +292,12 @@ final class SoftFloat {
     }
 
     /**
-     * The x87's response to an unmasked overflow or underflow (SDM Vol. 1 8.5.4/8.5.5): the result rounded
-     * with an unbounded exponent range, its exponent then wrapped by 24576 (0x6000), unless it still fits
-     * the range after all.
+     * The response to an unmasked overflow or underflow (SDM Vol. 1 8.5.4/8.5.5, 11.5.2.3/4): the result
+     * rounded with an unbounded exponent range (PE when that was inexact); the x87 writes it with its
+     * exponent wrapped by 24576 (0x6000), SSE writes nothing (the caller raises #XM). A result that rounding
+     * kept in range after all gets the ordinary response.
      */
-    private long wrapped(int p, boolean sign, BigInteger m, int e, boolean tiny) {
+    private long wrapped(int fmt, int p, boolean sign, BigInteger m, int e, boolean tiny) {
         int exp = e + m.bitLength() - 1;
         int q = exp - p + 1;
         BigInteger r = roundShift(m, q - e, sign);
@@ -313,13 +306,17 @@ final class SoftFloat {
             q++;
         }
         int rexp = q + r.bitLength() - 1;
-        if (!tiny && rexp <= 16383) {
+        if (!tiny && rexp <= EMAX[fmt]) {
+            int saved = umask;
             umask |= OE; // rounding kept it in range: the ordinary response
-            long v = round(F80, p, sign, m, e);
-            umask &= ~OE;
+            long v = round(fmt, p, sign, m, e);
+            umask = saved;
             return v;
         }
         flags |= (tiny ? UE : OE) | (inexact ? PE : 0);
+        if (fmt != F80) {
+            return tiny ? packZero(fmt, sign) : packInf(fmt, sign);
+        }
         long sig = r.shiftLeft(64 - r.bitLength()).longValue();
         return pack(F80, sign, rexp + 16383 + (tiny ? 24576 : -24576) & 0x7FFF, sig);
     }

@@ -528,6 +528,20 @@ final class FpuDiffCases {
                 add(f[0] + " " + f[1], f[0] + " 0x50(%rbx)", s);
             }
         }
+        for (int i = 0; i < perForm * 2; i++) {
+            State s = new State();
+            s.x87(i == 0 ? 0 : 1 + random.nextInt(8), fcw());
+            if (random.nextBoolean()) {
+                double v = (random.nextBoolean() ? 1 : -1) * Math.pow(10, random.nextInt(19)) * (0.5 + random.nextDouble());
+                s.st(0, fromDouble(random.nextBoolean() ? Math.rint(v) : v));
+            }
+            add("fbstp", "fbstp 0x50(%rbx)", s);
+            long bcd = 0;
+            for (int k = 0; k < 16; k++) bcd |= (long) random.nextInt(10) << (4 * k);
+            s.data(0x60, bcd, 8);
+            s.data(0x68, random.nextInt(10) | random.nextInt(10) << 4 | (random.nextBoolean() ? 0x8000 : 0), 2);
+            add("fbld", "fbld 0x60(%rbx)", s);
+        }
         for (int i = 0; i < perForm; i++) {
             State s = new State();
             s.x87(random.nextInt(9), fcw());
