@@ -212,6 +212,12 @@ final class SoftFloat {
             roundedUp = false;
             return m.shiftLeft(-shift);
         }
+        if (shift > m.bitLength() + 1) {
+            // everything is shifted out and the rest is below half an ulp (FSCALE by huge negative counts)
+            inexact = true;
+            roundedUp = rc == 1 && sign || rc == 2 && !sign;
+            return roundedUp ? BigInteger.ONE : BigInteger.ZERO;
+        }
         BigInteger r = m.shiftRight(shift);
         BigInteger rem = m.subtract(r.shiftLeft(shift));
         inexact = rem.signum() != 0;

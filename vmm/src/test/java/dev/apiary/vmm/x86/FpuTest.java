@@ -103,6 +103,55 @@ class FpuTest {
         }
     }
 
+    /** Random x87/SSE encodings over random register contents and control words: only guest outcomes. */
+    @Test
+    void randomFloatingPointInstructionsNeverBreakTheCpu() {
+        java.util.Random random = new java.util.Random(0xF1D);
+        LongMode m = new LongMode();
+        int[] sseOpcodes = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E,
+            0x2F, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F,
+            0x60, 0x67, 0x6B, 0x6E, 0x6F, 0x70, 0x71, 0x72, 0x73, 0x74, 0x7E, 0x7F, 0xAE, 0xC2, 0xC3, 0xC4, 0xC5,
+            0xC6, 0xD1, 0xD6, 0xD7, 0xE6, 0xE7, 0xF5, 0xF6, 0xF7, 0xFB};
+        int[] prefixes = {0, 0x66, 0xF3, 0xF2};
+        for (int n = 0; n < 4000; n++) {
+            byte[] code = new byte[16];
+            random.nextBytes(code);
+            int i = 0;
+            if (random.nextBoolean()) {
+                code[i++] = (byte) (0xD8 + random.nextInt(8));
+            } else {
+                int p = prefixes[random.nextInt(4)];
+                if (p != 0) code[i++] = (byte) p;
+                if (random.nextBoolean()) code[i++] = (byte) (0x40 | random.nextInt(16));
+                code[i++] = 0x0F;
+                code[i++] = (byte) sseOpcodes[random.nextInt(sseOpcodes.length)];
+            }
+            if (random.nextInt(3) > 0) code[i] = (byte) (code[i] | 0xC0); // register forms more often
+            else code[i] = (byte) (code[i] & 0x3F | 0x80 & ~0x07 | 4); // [rsp + disp32] style memory forms
+            code[12] = (byte) 0xF4;
+            FpuState f = m.s.fpu();
+            for (int r = 0; r < 8; r++) {
+                f.mant[r] = random.nextLong();
+                f.se[r] = random.nextInt(0x10000);
+            }
+            for (int r = 0; r < 32; r++) f.xmm[r] = random.nextLong();
+            f.top = random.nextInt(8);
+            f.valid = random.nextInt(256);
+            f.fcw = random.nextInt(0x10000);
+            f.fsw = random.nextInt(0x10000) & ~0x3880;
+            f.mxcsr = random.nextInt(0x10000);
+            m.s.setCr4(0xA0 | (random.nextInt(4) == 0 ? 0 : OSFXSR | OSXMMEXCPT));
+            m.s.setCr0(CR0 | (random.nextInt(8) == 0 ? TS : 0));
+            m.s.setGpr(4, LongMode.STACK);
+            m.s.setRip(LongMode.CODE);
+            m.s.setRflags(2);
+            m.bus.load(LongMode.CODE, code);
+            m.platform.invalidateCode(LongMode.CODE, code.length);
+            Cpu.Exit exit = m.cpu.run(50);
+            assertEquals(true, exit != Cpu.Exit.INTERNAL_ERROR, () -> m.cpu.internalError() + "\n" + m.cpu.recentInstructions());
+        }
+    }
+
     @Test
     void resetAndFninitState() {
         LongMode m = new LongMode();
