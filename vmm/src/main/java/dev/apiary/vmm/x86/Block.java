@@ -11,6 +11,12 @@ abstract class Block {
     final long rip;
     /** The instructions, for the ones the block hands to the interpreter. */
     final Insn[] insns;
+    /**
+     * Guest exceptions raised inside this block (racy across vCPUs, which is harmless): a block that keeps
+     * faulting is cut before the faulting instruction, whose exceptions then leave the interpreter, where
+     * HotSpot compiles the throw as a jump.
+     */
+    int faults;
 
     Block(long rip, Insn[] insns) {
         this.rip = rip;

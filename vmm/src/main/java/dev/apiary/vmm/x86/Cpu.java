@@ -7,7 +7,10 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -80,11 +83,13 @@ public final class Cpu implements VcpuSignals {
     private boolean blockHead = true;
 
     // decoded-code lookup cache
-    private long codeLinearPage = -1;
-    private int codeGeneration;
-    /** Whether the cached code page was checked for a user-mode fetch. */
-    private boolean codeUser;
-    private X86Platform.CodePage codePage;
+    // decoded-code lookup cache: direct-mapped by linear page, each entry valid within one TLB generation and
+    // for one privilege level, so a guest bouncing between a few pages (a loop, its handler) finds them all
+    private static final int CODE_CACHE = 64;
+    private final long[] codeTag = new long[CODE_CACHE];
+    private final int[] codeGeneration = new int[CODE_CACHE];
+    private final boolean[] codeUser = new boolean[CODE_CACHE];
+    private final X86Platform.CodePage[] codePages = new X86Platform.CodePage[CODE_CACHE];
     private long fetchLinear;
 
     // exception nesting (SDM Vol. 3A 6.15, Table 6-5)
@@ -105,6 +110,7 @@ public final class Cpu implements VcpuSignals {
         this.s = new CpuState(apic, platform.clock);
         this.mmu = new Mmu(s, platform, fault);
         this.interp = new Interp(this);
+        Arrays.fill(codeTag, -1);
         reset();
     }
 
@@ -449,13 +455,13 @@ public final class Cpu implements VcpuSignals {
                 return b.rip == rip ? b : null;
             }
         }
-        byte[] heat = cp.heat;
+        short[] heat = cp.heat;
         if (heat == null) {
-            heat = new byte[4096];
+            heat = new short[4096];
             cp.heat = heat;
         }
         int h = heat[off] + 1;
-        heat[off] = (byte) h;
+        heat[off] = (short) h;
         if (h < platform.translateThreshold) {
             return null;
         }
@@ -470,7 +476,7 @@ public final class Cpu implements VcpuSignals {
 
     /** Decodes from RIP up to a block end (all in this page) and translates; NO_BLOCK if nothing translates. */
     private Block translateAt(long rip) {
-        java.util.List<Insn> list = new java.util.ArrayList<>();
+        List<Insn> list = new ArrayList<>();
         long r = rip;
         try {
             // stop 15 bytes before the page end: decoding must not touch (and maybe fault on) the next page
@@ -503,10 +509,34 @@ public final class Cpu implements VcpuSignals {
             icount += b.run(this, (int) Math.min(limit - icount, 1 << 30));
         } catch (GuestFault f) {
             icount += blockDone + 1;
+            if (++b.faults == FAULTS_BEFORE_CUT) {
+                cutBefore(b, s.rip);
+            }
             deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
         } catch (RuntimeException e) {
             internalError(s.rip, e);
         }
+    }
+
+    private static final int FAULTS_BEFORE_CUT = 4;
+
+    /** Replaces block {@code b} by one that ends before the instruction at {@code faultRip} (or by none). */
+    private void cutBefore(Block b, long faultRip) {
+        int i = (int) (b.rip >>> 12) & (CODE_CACHE - 1);
+        X86Platform.CodePage cp = codePages[i];
+        Block[] blocks = cp == null || codeTag[i] != b.rip >>> 12 ? null : cp.blocks;
+        int off = (int) b.rip & 0xFFF;
+        if (blocks == null || BLOCKS.getAcquire(blocks, off) != b) {
+            return;
+        }
+        long r = b.rip;
+        int n = 0;
+        while (n < b.insns.length && r != faultRip) {
+            r += b.insns[n++].length;
+        }
+        Block cut = n == 0 || n == b.insns.length ? NO_BLOCK
+                : platform.translator.translate(b.rip, Arrays.asList(b.insns).subList(0, n));
+        BLOCKS.setRelease(blocks, off, cut);
     }
 
     private final Decoder.Fetch fetcher = this::fetchByte;
@@ -549,15 +579,16 @@ public final class Cpu implements VcpuSignals {
      */
     private X86Platform.CodePage codePageOf(long linear) {
         long page = linear >>> 12;
-        X86Platform.CodePage cp = codePage;
+        int i = (int) page & (CODE_CACHE - 1);
+        X86Platform.CodePage cp = codePages[i];
         boolean user = cpl == 3;
-        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid || user != codeUser) {
+        if (codeTag[i] != page || codeGeneration[i] != mmu.generation || cp == null || !cp.valid || user != codeUser[i]) {
             long phys = mmu.translate(linear, Mmu.EXEC, user);
             cp = platform.codePage(phys & ~0xFFFL);
-            codePage = cp;
-            codeLinearPage = cp == null ? -1 : page;
-            codeGeneration = mmu.generation;
-            codeUser = user;
+            codePages[i] = cp;
+            codeTag[i] = page;
+            codeGeneration[i] = mmu.generation;
+            codeUser[i] = user;
         }
         return cp;
     }

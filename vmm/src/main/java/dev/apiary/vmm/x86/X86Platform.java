@@ -32,7 +32,7 @@ public final class X86Platform {
 
     /**
      * How often a block start must be reached before it is translated to JVM bytecode; 0 turns the translator
-     * off. From the system property {@code apiary.x86.translate} ("off", or the count; default 16).
+     * off. From the system property {@code apiary.x86.translate} ("off", or the count; default 1000).
      */
     final int translateThreshold;
     final Translator translator = new Translator();
@@ -43,7 +43,7 @@ public final class X86Platform {
 
     /** A platform with the given translation threshold (0: interpret only; 1: translate every block at once). */
     X86Platform(CpuBus bus, GuestClock clock, int translateThreshold) {
-        this.translateThreshold = Math.max(0, Math.min(translateThreshold, 127));
+        this.translateThreshold = Math.max(0, Math.min(translateThreshold, Short.MAX_VALUE));
         this.bus = bus;
         this.clock = clock;
         int n = bus.ramChunkCount();
@@ -61,7 +61,7 @@ public final class X86Platform {
     }
 
     private static int thresholdProperty() {
-        String v = System.getProperty("apiary.x86.translate", "16");
+        String v = System.getProperty("apiary.x86.translate", "1000");
         if (v.equals("off")) {
             return 0;
         }
@@ -148,7 +148,7 @@ public final class X86Platform {
         volatile boolean valid = true;
         /** Translated blocks by start offset (published like {@link #slots}), and how often each start was reached; both made on first use. */
         volatile Block[] blocks;
-        byte[] heat;
+        short[] heat;
 
         CodePage(long physical) {
             this.physical = physical;
