@@ -626,6 +626,7 @@ final class X87 {
                 switch (reg) {
                     case 0 -> {
                         f.valid &= ~(1 << phys(i)); // FFREEP
+                        f.fsw &= ~C1;
                         pop();
                     }
                     case 1 -> fxch(i);
