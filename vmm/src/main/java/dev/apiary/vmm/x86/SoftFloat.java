@@ -212,6 +212,12 @@ final class SoftFloat {
             roundedUp = false;
             return m.shiftLeft(-shift);
         }
+        if (shift > m.bitLength() + 1) {
+            // everything is shifted out and the rest is below half an ulp (FSCALE by huge negative counts)
+            inexact = true;
+            roundedUp = rc == 1 && sign || rc == 2 && !sign;
+            return roundedUp ? BigInteger.ONE : BigInteger.ZERO;
+        }
         BigInteger r = m.shiftRight(shift);
         BigInteger rem = m.subtract(r.shiftLeft(shift));
         inexact = rem.signum() != 0;
@@ -254,7 +260,10 @@ final class SoftFloat {
             r = r.shiftRight(1);
             q++;
         }
-        boolean ue = tiny && (inexact || (umask & UE) == 0);
+        if (tiny && (umask & UE) == 0 || exp >= emax && (umask & OE) == 0) {
+            return wrapped(fmt, p, sign, m, e, tiny);
+        }
+        boolean ue = tiny && inexact;
         if (tiny && ftz && (umask & UE) != 0) {
             flags |= UE | PE;
             roundedUp = false;
@@ -286,6 +295,36 @@ final class SoftFloat {
         }
         long sig = r.shiftLeft(fullPrec - rlen).longValue();
         return pack(fmt, sign, rexp + bias(fmt), sig);
+    }
+
+    /**
+     * The response to an unmasked overflow or underflow (SDM Vol. 1 8.5.4/8.5.5, 11.5.2.3/4): the result
+     * rounded with an unbounded exponent range (PE when that was inexact); the x87 writes it with its
+     * exponent wrapped by 24576 (0x6000), SSE writes nothing (the caller raises #XM). A result that rounding
+     * kept in range after all gets the ordinary response.
+     */
+    private long wrapped(int fmt, int p, boolean sign, BigInteger m, int e, boolean tiny) {
+        int exp = e + m.bitLength() - 1;
+        int q = exp - p + 1;
+        BigInteger r = roundShift(m, q - e, sign);
+        if (r.bitLength() > p) {
+            r = r.shiftRight(1);
+            q++;
+        }
+        int rexp = q + r.bitLength() - 1;
+        if (!tiny && rexp <= EMAX[fmt]) {
+            int saved = umask;
+            umask |= OE; // rounding kept it in range: the ordinary response
+            long v = round(fmt, p, sign, m, e);
+            umask = saved;
+            return v;
+        }
+        flags |= (tiny ? UE : OE) | (inexact ? PE : 0);
+        if (fmt != F80) {
+            return tiny ? packZero(fmt, sign) : packInf(fmt, sign);
+        }
+        long sig = r.shiftLeft(64 - r.bitLength()).longValue();
+        return pack(F80, sign, rexp + 16383 + (tiny ? 24576 : -24576) & 0x7FFF, sig);
     }
 
     private static int bias(int fmt) {

@@ -36,7 +36,7 @@ final class Sse {
     // floating point: the operation in bits 3:0, the form in bits 5:4 (0 ps, 1 pd, 2 ss, 3 sd)
     static final int FP = 0x100;
     static final int F_ADD = 0, F_SUB = 1, F_MUL = 2, F_DIV = 3, F_SQRT = 4, F_MIN = 5, F_MAX = 6, F_CMP = 7,
-            F_COMI = 8, F_UCOMI = 9;
+            F_COMI = 8, F_UCOMI = 9, F_RCP = 10, F_RSQRT = 11;
     static final int CVT = 0x200;
     static final int CVTSI2SS = CVT, CVTSI2SD = CVT + 1, CVTTSS2SI = CVT + 2, CVTTSD2SI = CVT + 3,
             CVTSS2SI = CVT + 4, CVTSD2SI = CVT + 5, CVTPS2PD = CVT + 6, CVTPD2PS = CVT + 7, CVTSS2SD = CVT + 8,
@@ -82,6 +82,9 @@ final class Sse {
             }
             sel(t, fpOps[i], forms[0], forms[1], forms[2], forms[3]);
         }
+        // approximations (SDM RCPPS/RSQRTPS: relative error at most 1.5 * 2^-12): here correctly rounded
+        sel(t, 0x53, x("rcpps", "Vx,Wx", FP | F_RCP), null, x("rcpss", "Vx,Wss", FP | F_RCP | 2 << 4), null);
+        sel(t, 0x52, x("rsqrtps", "Vx,Wx", FP | F_RSQRT), null, x("rsqrtss", "Vx,Wss", FP | F_RSQRT | 2 << 4), null);
         sel(t, 0xC2, x("cmpps", "Vx,Wx,Ib", FP | F_CMP), x("cmppd", "Vx,Wx,Ib", FP | F_CMP | 1 << 4),
                 x("cmpss", "Vx,Wss,Ib", FP | F_CMP | 2 << 4), x("cmpsd", "Vx,Wsd,Ib", FP | F_CMP | 3 << 4));
         sel(t, 0x5A, x("cvtps2pd", "Vx,Wq", CVTPS2PD), x("cvtpd2ps", "Vx,Wx", CVTPD2PS),
@@ -170,7 +173,10 @@ final class Sse {
     private final long[] x;
     final SoftFloat sf = new SoftFloat();
     /** The source operand (bits 63:0 and 127:64) and the result being built. */
-    private long lo, hi, rlo, rhi;
+    private long lo, hi;
+    /** Scratch for PACKSS/PACKUS and FXSAVE/FXRSTOR: no allocation per instruction. */
+    private final long[] packSources = new long[4];
+    private final byte[] image = new byte[512];
 
     Sse(Cpu cpu, Interp in) {
         this.cpu = cpu;
@@ -404,7 +410,7 @@ final class Sse {
 
     /** FXSAVE/FXRSTOR (SDM Vol. 2A): a 16-byte-aligned 512-byte image; REX.W selects the 64-bit pointer layout. */
     private void fxsaveRestore(Insn d, int op) {
-        byte[] img = new byte[512];
+        byte[] img = image;
         long lin = linear(d, 512, op == FXSAVE ? Mmu.WRITE : Mmu.READ, false);
         if ((lin & 15) != 0) {
             throw cpu.fault(GuestFault.GP, 0);
@@ -504,7 +510,11 @@ final class Sse {
             }
             case PACKSSWB, PACKUSWB, PACKSSDW -> {
                 int bits = op == PACKSSDW ? 32 : 16;
-                long[] src = {a0, a1, b0, b1};
+                long[] src = packSources;
+                src[0] = a0;
+                src[1] = a1;
+                src[2] = b0;
+                src[3] = b1;
                 int n = 128 / bits; // elements in each source
                 r0 = 0;
                 r1 = 0;
@@ -522,10 +532,9 @@ final class Sse {
                 }
             }
             case PSHUFD -> {
-                long[] dw = {lo & 0xFFFF_FFFFL, lo >>> 32, hi & 0xFFFF_FFFFL, hi >>> 32};
                 int o = (int) d.imm;
-                r0 = dw[o & 3] | dw[o >> 2 & 3] << 32;
-                r1 = dw[o >> 4 & 3] | dw[o >> 6 & 3] << 32;
+                r0 = dword(lo, hi, o) | dword(lo, hi, o >> 2) << 32;
+                r1 = dword(lo, hi, o >> 4) | dword(lo, hi, o >> 6) << 32;
             }
             case PSHUFHW, PSHUFLW -> {
                 long w = op == PSHUFHW ? hi : lo;
@@ -538,11 +547,9 @@ final class Sse {
                 r1 = op == PSHUFHW ? r : hi;
             }
             case SHUFPS -> {
-                long[] da = {a0 & 0xFFFF_FFFFL, a0 >>> 32, a1 & 0xFFFF_FFFFL, a1 >>> 32};
-                long[] db = {b0 & 0xFFFF_FFFFL, b0 >>> 32, b1 & 0xFFFF_FFFFL, b1 >>> 32};
                 int o = (int) d.imm;
-                r0 = da[o & 3] | da[o >> 2 & 3] << 32;
-                r1 = db[o >> 4 & 3] | db[o >> 6 & 3] << 32;
+                r0 = dword(a0, a1, o) | dword(a0, a1, o >> 2) << 32;
+                r1 = dword(b0, b1, o >> 4) | dword(b0, b1, o >> 6) << 32;
             }
             case SHUFPD -> {
                 r0 = (d.imm & 1) == 0 ? a0 : a1;
@@ -583,6 +590,12 @@ final class Sse {
         }
         x[v] = r0;
         x[v + 1] = r1;
+    }
+
+    /** Doubleword {@code sel & 3} of the 128-bit value lo:hi. */
+    private static long dword(long lo, long hi, int sel) {
+        long q = (sel & 2) == 0 ? lo : hi;
+        return (sel & 1) == 0 ? q & 0xFFFF_FFFFL : q >>> 32;
     }
 
     private static long zeroBytes(long v) {
@@ -717,6 +730,7 @@ final class Sse {
             case F_MUL -> s.arith(SoftFloat.MUL, fmt, p, va, vb) & m;
             case F_DIV -> s.arith(SoftFloat.DIV, fmt, p, va, vb) & m;
             case F_SQRT -> s.sqrt(fmt, p, vb) & m;
+            case F_RCP, F_RSQRT -> approximate(op, b);
             case F_MIN, F_MAX -> {
                 // SDM MINPS/MAXPS: NaN or equal operands (+0/-0 too) return the second source
                 int c = s.compare(va, vb, true);
@@ -742,6 +756,27 @@ final class Sse {
                 yield t ? m : 0;
             }
         };
+    }
+
+    private final SoftFloat approx = new SoftFloat();
+
+    /**
+     * RCPPS/RSQRTPS element: no exceptions and MXCSR untouched; denormal inputs count as zero and results in
+     * the denormal range are flushed to zero, as the hardware's table-based approximation does.
+     */
+    private long approximate(int op, long bits) {
+        SoftFloat a = approx;
+        a.rc = 0;
+        a.daz = true;
+        a.ftz = true;
+        a.umask = 0x3F;
+        SoftFloat.Val one = a.unpack(SoftFloat.F32, 0x3F80_0000L, 0);
+        SoftFloat.Val v = a.unpack(SoftFloat.F32, bits, 0);
+        if (op == F_RSQRT) {
+            long root = a.sqrt(SoftFloat.F64, 53, a.unpack(SoftFloat.F32, bits, 0));
+            v = a.unpack(SoftFloat.F64, root, 0);
+        }
+        return a.arith(SoftFloat.DIV, SoftFloat.F32, 24, one, v) & 0xFFFF_FFFFL;
     }
 
     private void floating(Insn d, int aux) {

@@ -8,8 +8,8 @@ import static dev.apiary.vmm.x86.SoftFloat.*;
  * arithmetic with precision and rounding control through {@link SoftFloat} in exact 80-bit extended
  * format, comparisons (FCOM*, FUCOM*, FCOMI*, FTST, FXAM), constants, stack control, FCMOVcc, control and
  * environment (FLDCW/FNSTCW/FNSTSW/FNCLEX/FNINIT/FNSTENV/FLDENV/FNSAVE/FRSTOR), FSQRT, FRNDINT, FSCALE,
- * FXTRACT, FPREM/FPREM1. The transcendental instructions (FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1,
- * FYL2X, FYL2XP1) and BCD (FBLD/FBSTP) raise #UD (logged once).
+ * FXTRACT, FPREM/FPREM1, FBLD/FBSTP. The transcendental instructions (FSIN, FCOS, FSINCOS, FPTAN, FPATAN,
+ * F2XM1, FYL2X, FYL2XP1) raise #UD (logged once).
  *
  * <p>Masked exceptions give the SDM's masked responses; an unmasked one sets ES/B (the destination is left
  * unchanged for invalid-operation, denormal and divide-by-zero) and the next waiting x87 instruction or
@@ -252,7 +252,9 @@ final class X87 {
                     case 1, 2, 3 -> storeInt(d, 2, reg != 2, reg == 1);
                     case 5 -> loadInt(read(d, 8));
                     case 7 -> storeInt(d, 8, true, false);
-                    default -> throw cpu.undefined(d); // FBLD, FBSTP
+                    case 4 -> fbld(d);
+                    case 6 -> fbstp(d);
+                    default -> throw cpu.undefined(d);
                 }
             }
         }
@@ -300,8 +302,8 @@ final class X87 {
             // no DE for a denormal source (as the hardware does): the store only rounds
             bits = v.kind == FINITE ? sf.round(fmt, SoftFloat.precision(fmt), v.sign, v.m, v.e) : sf.convert(fmt, v);
             commit();
-            if (!writeOk) {
-                return;
+            if (!writeOk || (sf.flags & ~f.fcw & (OE | UE)) != 0) {
+                return; // an unmasked overflow or underflow leaves memory and the stack alone
             }
         }
         cpu.mmu.write(lin, size, bits, cpu.cpl == 3);
@@ -352,6 +354,68 @@ final class X87 {
         }
         cpu.mmu.write(lin, 8, m, cpu.cpl == 3);
         cpu.mmu.write(lin + 8, 2, se, cpu.cpl == 3);
+        pop();
+    }
+
+    /** FBLD: 18 packed BCD digits, sign in bit 79 (SDM FBLD; invalid digits give undefined results). */
+    private void fbld(Insn d) {
+        long lo = read(d, 8);
+        int top = (int) cpu.read(d.seg, in.ea(d) + 8, 2);
+        long v = 0;
+        for (int i = 17; i >= 0; i--) {
+            int digit = (int) ((i < 16 ? lo >>> (4 * i) : top >>> (4 * (i - 16))) & 0xF);
+            v = v * 10 + digit;
+        }
+        if ((top & 0x8000) != 0) {
+            Val z = intVal(v);
+            z.sign = true;
+            prepare();
+            long m = sf.packExact(F80, z);
+            push(m, sf.hi);
+            return;
+        }
+        loadInt(v);
+    }
+
+    /** FBSTP: ST(0) rounded by RC to 18 BCD digits; out of range or NaN: IE and the BCD indefinite. */
+    private void fbstp(Insn d) {
+        long lin = cpu.linear(d.seg, in.ea(d), 10, Mmu.WRITE);
+        cpu.mmu.translateWrite(lin, 10, cpu.cpl == 3);
+        long lo;
+        int hiWord;
+        if (empty(0)) {
+            if (!underflow()) {
+                return;
+            }
+            lo = INDEF80;
+            hiWord = 0xFFFF;
+        } else {
+            prepare();
+            Val v = st(0);
+            long n = sf.toInt(v, 64, false);
+            boolean sign = v.sign;
+            if ((sf.flags & IE) == 0 && Math.abs(n) > 999_999_999_999_999_999L) {
+                sf.flags = (sf.flags & ~PE) | IE;
+            }
+            commit();
+            if (!writeOk) {
+                return;
+            }
+            if ((sf.flags & IE) != 0) {
+                lo = INDEF80;
+                hiWord = 0xFFFF;
+            } else {
+                long a = Math.abs(n);
+                lo = 0;
+                for (int i = 0; i < 16; i++) {
+                    lo |= (a % 10) << (4 * i);
+                    a /= 10;
+                }
+                hiWord = (int) (a % 10 | (a / 10 % 10) << 4) | (sign ? 0x8000 : 0);
+            }
+        }
+        cpu.mmu.write(lin, 8, lo, cpu.cpl == 3);
+        cpu.mmu.write(lin + 8, 2, hiWord, cpu.cpl == 3);
         pop();
     }
 
@@ -562,6 +626,7 @@ final class X87 {
                 switch (reg) {
                     case 0 -> {
                         f.valid &= ~(1 << phys(i)); // FFREEP
+                        f.fsw &= ~C1;
                         pop();
                     }
                     case 1 -> fxch(i);

@@ -35,6 +35,7 @@ final class FpuDiffCases {
         g.sseShuffles();
         g.sseFloat();
         g.sseCompare();
+        g.sseApproximations();
         g.sseConvert();
         g.sseControl();
         g.x87Loads();
@@ -386,6 +387,19 @@ final class FpuDiffCases {
         }
     }
 
+    /** RCP/RSQRT results are approximations (vendor tables): only the rest of the state is compared. */
+    private void sseApproximations() {
+        for (String op : new String[] {"rcpps", "rcpss", "rsqrtps", "rsqrtss"}) {
+            for (int i = 0; i < perForm; i++) {
+                State s = new State();
+                int a = xr(), b = xr();
+                s.xmm(b, 0);
+                s.undefined.set(160 + 16 * a, 160 + 16 * a + 16);
+                add(op, op + " " + x(b) + ", " + x(a), s);
+            }
+        }
+    }
+
     private void sseCompare() {
         String[] forms = {"ps", "pd", "ss", "sd"};
         for (int f = 0; f < 4; f++) {
@@ -459,6 +473,8 @@ final class FpuDiffCases {
             s.data(0x40, v | 1 << (18 + random.nextInt(14)), 4); // bit 17 is AMD's MM (MXCSR_MASK 0x2FFFF)
             add("ldmxcsr reserved", "ldmxcsr 0x40(%rbx)", s);
             add("stmxcsr", "stmxcsr 0x44(%rbx)", s);
+            add("fences and hints", "lfence; sfence; mfence; pause; prefetcht0 0x40(%rbx); prefetchnta 0x80(%rbx); "
+                    + "prefetcht1 (%rbx); prefetcht2 8(%rbx); clflush 0x40(%rbx)", s);
             s.x87(random.nextInt(9), fcw());
             add("fxsave", "fxsave64 (%rbx); movw $0, 6(%rbx); movq $0, 8(%rbx); movq $0, 16(%rbx); movl $0, 28(%rbx)", s);
             add("fxsave misaligned", "fxsave64 8(%rbx)", s);
@@ -513,6 +529,20 @@ final class FpuDiffCases {
                 }
                 add(f[0] + " " + f[1], f[0] + " 0x50(%rbx)", s);
             }
+        }
+        for (int i = 0; i < perForm * 2; i++) {
+            State s = new State();
+            s.x87(i == 0 ? 0 : 1 + random.nextInt(8), fcw());
+            if (random.nextBoolean()) {
+                double v = (random.nextBoolean() ? 1 : -1) * Math.pow(10, random.nextInt(19)) * (0.5 + random.nextDouble());
+                s.st(0, fromDouble(random.nextBoolean() ? Math.rint(v) : v));
+            }
+            add("fbstp", "fbstp 0x50(%rbx)", s);
+            long bcd = 0;
+            for (int k = 0; k < 16; k++) bcd |= (long) random.nextInt(10) << (4 * k);
+            s.data(0x60, bcd, 8);
+            s.data(0x68, random.nextInt(10) | random.nextInt(10) << 4 | (random.nextBoolean() ? 0x8000 : 0), 2);
+            add("fbld", "fbld 0x60(%rbx)", s);
         }
         for (int i = 0; i < perForm; i++) {
             State s = new State();
@@ -595,6 +625,15 @@ final class FpuDiffCases {
             add("fnop", "fnop", s);
             add("fwait", "fwait", s);
             add("fld sequence", "fld1; fldpi; fmul %st(1), %st; fsqrt; fstpl 0x10(%rbx); fistpl 0x18(%rbx)", s);
+            add("ffreep", ".byte 0xdf, 0xc0 + " + k, s);
+            // the undocumented aliases: FCOM2 (DC D0+i), FCOMP3 (DC D8+i), FCOMP5 (DE D0+i), FXCH4 (DD C8+i),
+            // FXCH7 (DF C8+i), FSTP1 (D9 D8+i), FSTP8 (DF D0+i), FSTP9 (DF D8+i)
+            int[][] aliases = {{0xdc, 0xd0}, {0xdc, 0xd8}, {0xde, 0xd0}, {0xdd, 0xc8}, {0xdf, 0xc8}, {0xd9, 0xd8},
+                {0xdf, 0xd0}, {0xdf, 0xd8}};
+            int[] a = aliases[random.nextInt(aliases.length)];
+            add("x87 alias " + Integer.toHexString(a[0]) + " " + Integer.toHexString(a[1]),
+                    String.format(".byte 0x%x, 0x%x", a[0], a[1] + k), s);
+            add("fneni/fndisi/fsetpm", ".byte 0xdb, 0xe0; .byte 0xdb, 0xe1; .byte 0xdb, 0xe4", s);
         }
     }
 

@@ -22,4 +22,12 @@ class X86FpuDiffTest {
         NativeOracle oracle = NativeOracle.build();
         X86DiffTest.check(oracle, FpuDiffCases.all(SEED, PER_FORM), KNOWN_FAILURES, "fpu-failures.txt");
     }
+
+    /** The same cases with every block translated to JVM bytecode when first reached (Translator). */
+    @Test
+    void everyFloatingPointCaseMatchesTheRealCpuThroughTheTranslator() throws Exception {
+        assumeTrue(NativeOracle.hostSupported(), "the oracle needs x86-64 Linux");
+        NativeOracle oracle = NativeOracle.build();
+        X86DiffTest.check(oracle, FpuDiffCases.all(SEED, PER_FORM), KNOWN_FAILURES, "fpu-failures-translated.txt", 1);
+    }
 }
