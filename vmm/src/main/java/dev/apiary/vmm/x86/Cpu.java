@@ -31,6 +31,8 @@ public final class Cpu implements VcpuSignals {
     private static final VarHandle BLOCKS = MethodHandles.arrayElementVarHandle(Block[].class);
     /** Marks a block start the translator declined, so it is not tried again (immutable). */
     private static final Block NO_BLOCK = new Block.None();
+    /** Marks a block start whose translation is under way in the background (immutable). */
+    private static final Block PENDING = new Block.None();
 
     static {
         try {
@@ -304,7 +306,7 @@ public final class Cpu implements VcpuSignals {
             do {
                 Block b = translate && blockHead ? findBlock() : null;
                 if (b != null) {
-                    runBlock(b, limit);
+                    runBlock(b, limit, end);
                 } else {
                     step();
                 }
@@ -465,17 +467,28 @@ public final class Cpu implements VcpuSignals {
         if (h < platform.translateThreshold) {
             return null;
         }
-        Block b = translateAt(rip);
+        List<Insn> insns = blockAt(rip);
         if (blocks == null) {
             blocks = new Block[4096];
             cp.blocks = blocks;
         }
-        BLOCKS.setRelease(blocks, off, b);
-        return b == NO_BLOCK ? null : b;
+        if (insns.isEmpty()) {
+            BLOCKS.setRelease(blocks, off, NO_BLOCK);
+            return null;
+        }
+        if (platform.translateThreshold == 1) {
+            // the test mode: every block translated at once, on this thread, so every instruction runs translated
+            Block b = platform.translator.translate(rip, insns);
+            BLOCKS.setRelease(blocks, off, b);
+            return b;
+        }
+        BLOCKS.setRelease(blocks, off, PENDING);
+        platform.translator.translateLater(rip, insns, blocks, off, NO_BLOCK);
+        return null;
     }
 
-    /** Decodes from RIP up to a block end (all in this page) and translates; NO_BLOCK if nothing translates. */
-    private Block translateAt(long rip) {
+    /** Decodes from RIP up to a block end, all in this page: the instructions a block there would hold. */
+    private List<Insn> blockAt(long rip) {
         List<Insn> list = new ArrayList<>();
         long r = rip;
         try {
@@ -495,10 +508,12 @@ public final class Cpu implements VcpuSignals {
         } catch (GuestFault f) {
             // not ours to deliver here (nor is the fault object to keep): the interpreter meets it again there
         }
-        return list.isEmpty() ? NO_BLOCK : platform.translator.translate(rip, list);
+        return list;
     }
 
-    private void runBlock(Block b, long limit) {
+    private static final int BLOCK_BUDGET = 16384;
+
+    private void runBlock(Block b, long limit, long end) {
         int k = ringPos;
         ringRip[k] = b.rip;
         ringLinear[k] = b.rip;
@@ -506,7 +521,9 @@ public final class Cpu implements VcpuSignals {
         ringPos = (k + 1) & (RING - 1);
         blockHead = true;
         try {
-            icount += b.run(this, (int) Math.min(limit - icount, 1 << 30));
+            // a translated loop may run past the next APIC poll, by at most BLOCK_BUDGET instructions: at its speed
+            // that is tens of microseconds, and it gives HotSpot the back-edge counts that get the loop compiled
+            icount += b.run(this, (int) Math.max(limit - icount, Math.min(end - icount, BLOCK_BUDGET)));
         } catch (GuestFault f) {
             icount += blockDone + 1;
             if (++b.faults == FAULTS_BEFORE_CUT) {
@@ -534,9 +551,15 @@ public final class Cpu implements VcpuSignals {
         while (n < b.insns.length && r != faultRip) {
             r += b.insns[n++].length;
         }
-        Block cut = n == 0 || n == b.insns.length ? NO_BLOCK
-                : platform.translator.translate(b.rip, Arrays.asList(b.insns).subList(0, n));
-        BLOCKS.setRelease(blocks, off, cut);
+        BLOCKS.setRelease(blocks, off, NO_BLOCK);
+        if (n > 0 && n < b.insns.length) {
+            List<Insn> head = Arrays.asList(b.insns).subList(0, n);
+            if (platform.translateThreshold == 1) {
+                BLOCKS.setRelease(blocks, off, platform.translator.translate(b.rip, head));
+            } else {
+                platform.translator.translateLater(b.rip, head, blocks, off, NO_BLOCK);
+            }
+        }
     }
 
     private final Decoder.Fetch fetcher = this::fetchByte;

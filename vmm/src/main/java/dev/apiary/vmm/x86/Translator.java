@@ -3,9 +3,16 @@ package dev.apiary.vmm.x86;
 import static dev.apiary.vmm.x86.OpcodeTable.*;
 import static org.objectweb.asm.Opcodes.*;
 
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.objectweb.asm.ClassWriter;
 import org.objectweb.asm.Label;
@@ -48,8 +55,64 @@ final class Translator {
             BITS = 12, MASK = 13, OV = 15, SPILLED = 17, EXEC = 18, TA = 19, TB = 21, TR = 23, TX = 25, TC = 27,
             REG0 = 28, EXC = REG0 + 32;
 
+    private static final Logger LOG = System.getLogger(Translator.class.getName());
+    private static final VarHandle BLOCKS = MethodHandles.arrayElementVarHandle(Block[].class);
+
     private final MethodHandles.Lookup lookup = MethodHandles.lookup();
     private final AtomicLong translated = new AtomicLong();
+    /**
+     * One background thread per VM, started on demand and gone after a second idle: translating (ASM, class
+     * definition) costs far more than interpreting a block a few more times, so the vCPU does not wait.
+     */
+    private final ThreadPoolExecutor background = new ThreadPoolExecutor(0, 1, 1, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "x86-translator");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /**
+     * Translates a synthetic block on the background thread and drops it: the first translation in a JVM loads
+     * and interprets ASM for hundreds of milliseconds, which the guest's first hot loop should not wait for.
+     */
+    void warmUp() {
+        background.execute(() -> {
+            try {
+                Decoder decoder = new Decoder(new GuestFault());
+                // add %rbx,%rax; mov (%rsi),%ecx; shl $3,%rdx; imul %rcx,%rax; dec %rdi; jnz back to the start
+                byte[] code = {0x48, 0x01, (byte) 0xD8, (byte) 0x8B, 0x0E, 0x48, (byte) 0xC1, (byte) 0xE2, 0x03, 0x48,
+                    0x0F, (byte) 0xAF, (byte) 0xC1, 0x48, (byte) 0xFF, (byte) 0xCF, 0x75, (byte) 0xEE};
+                List<Insn> insns = new ArrayList<>();
+                int at = 0;
+                while (at < code.length) {
+                    int from = at;
+                    Insn d = decoder.decode(i -> code[from + i] & 0xFF, 64);
+                    insns.add(d);
+                    at += d.length;
+                }
+                translate(0x1000, insns);
+            } catch (RuntimeException | LinkageError e) {
+                LOG.log(Level.WARNING, "warming up the translator", e);
+            }
+        });
+    }
+
+    /**
+     * Translates in the background, then publishes the block into {@code slots[off]} (or {@code none} if the
+     * translation fails, which is a bug: logged).
+     */
+    void translateLater(long rip, List<Insn> insns, Block[] slots, int off, Block none) {
+        background.execute(() -> {
+            Block b;
+            try {
+                b = translate(rip, insns);
+            } catch (RuntimeException | LinkageError e) {
+                LOG.log(Level.ERROR, "translating the block at " + Long.toHexString(rip), e);
+                b = none;
+            }
+            BLOCKS.setRelease(slots, off, b);
+        });
+    }
 
     /** How many blocks were translated (for reports). */
     long translated() {

@@ -72,6 +72,17 @@ public final class X86Platform {
         }
     }
 
+    /**
+     * Gets the translator going on its background thread (loading and compiling it takes a few hundred
+     * milliseconds in a fresh JVM), so the guest's first hot block is translated without that wait. Optional;
+     * the emulated accelerator calls it when it creates the VM.
+     */
+    public void warmUpTranslator() {
+        if (translateThreshold > 1) {
+            translator.warmUp();
+        }
+    }
+
     /** Whether {@code key} is logged now: the first time, and only while fewer than 64 keys were logged. */
     boolean logOnce(String key) {
         return logged.size() < MAX_LOGGED && logged.add(key);
