@@ -3,9 +3,13 @@
  * bytes natively in 64-bit user mode and prints the registers, flags and memory they leave, or the
  * exception they raise. Built by the test with gcc into target/ (never checked in as a binary).
  *
- * Input, one case per line on stdin:   C <code hex> <rflags> <16 GPRs, RAX..R15, hex> <data hex>
- * Output, one line per case:           R <rflags> <16 GPRs> <data hex> <stack hex>
- *                                  or  E <vector> <faulting rip> <rflags> <16 GPRs at the fault>
+ * Input, one case per line on stdin:   C <code hex> <rflags> <16 GPRs, RAX..R15, hex> <data hex> <fxsave hex>
+ * Output, one line per case:           R <rflags> <16 GPRs> <data hex> <stack hex> <fxsave hex>
+ *                                  or  E <vector> <faulting rip> <rflags> <16 GPRs at the fault> <fxsave hex>
+ *
+ * The x87/SSE state a case starts from is loaded with FXRSTOR64 right before its first instruction and saved
+ * with FXSAVE64 right after its last (or taken from the signal frame at a fault); the harness's own state is
+ * saved and restored around the case, so a case's control words never reach the C code.
  *
  * The case's bytes run at CODE, followed by an absolute indirect jump back to the harness. Memory operands
  * of the generated cases point into DATA (512 bytes) and the stack at STACK_TOP; both live at the same
@@ -44,6 +48,10 @@ struct ctx {
     uint64_t pad[12];
     uint64_t out[16];    /* 0x100 */
     uint64_t out_flags;  /* 0x180 */
+    uint64_t pad2[15];
+    unsigned char fx_in[512];   /* 0x200: FXSAVE image the case starts from */
+    unsigned char fx_out[512];  /* 0x400: FXSAVE image after the case */
+    unsigned char fx_host[512]; /* 0x600: the harness's own x87/SSE state */
 };
 
 void run_case(void);
@@ -55,6 +63,8 @@ __asm__(
     "run_case:\n"
     "  push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
     "  mov %rsp, 0x400098\n"
+    "  fxsave64 0x400600\n"
+    "  fxrstor64 0x400200\n"
     "  pushq 0x400080\n"
     "  popfq\n"
     "  mov 0x400000, %rax\n mov 0x400008, %rcx\n mov 0x400010, %rdx\n mov 0x400018, %rbx\n"
@@ -64,6 +74,7 @@ __asm__(
     "  jmp *0x400088\n"
     ".globl case_exit\n"
     "case_exit:\n"
+    "  fxsave64 0x400400\n"
     "  mov %rax, 0x400100\n mov %rcx, 0x400108\n mov %rdx, 0x400110\n mov %rbx, 0x400118\n"
     "  mov %rsp, 0x400120\n mov %rbp, 0x400128\n mov %rsi, 0x400130\n mov %rdi, 0x400138\n"
     "  mov %r8, 0x400140\n mov %r9, 0x400148\n mov %r10, 0x400150\n mov %r11, 0x400158\n"
@@ -72,12 +83,14 @@ __asm__(
     "  pushfq\n"
     "  popq 0x400180\n"
     "  cld\n"
+    "  fxrstor64 0x400600\n"
     "  pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
     "  ret\n");
 
 static sigjmp_buf fault_jump;
 static volatile long fault_vector, fault_rip, fault_flags;
 static uint64_t fault_regs[16];
+static unsigned char fault_fx[512];
 
 static void on_fault(int sig, siginfo_t *info, void *uc_) {
     (void) sig;
@@ -90,6 +103,8 @@ static void on_fault(int sig, siginfo_t *info, void *uc_) {
     const int order[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
                            REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
     for (int i = 0; i < 16; i++) fault_regs[i] = g[order[i]];
+    if (uc->uc_mcontext.fpregs) memcpy(fault_fx, uc->uc_mcontext.fpregs, 512);
+    else memset(fault_fx, 0, 512);
     siglongjmp(fault_jump, 1);
 }
 
@@ -175,6 +190,11 @@ int main(void) {
             fprintf(stderr, "x86diff: bad data in %s", line);
             return 2;
         }
+        end = strchr(end, ' ');
+        if (!end || parse_hex(end + 1, ctx->fx_in, 512) != 512) {
+            fprintf(stderr, "x86diff: bad fxsave image in %s", line);
+            return 2;
+        }
         memset(stack, 0, STACK_SIZE);
         __builtin___clear_cache((char *) code, (char *) code + n + sizeof jmp);
 
@@ -188,11 +208,15 @@ int main(void) {
             print_hex(data, DATA_SIZE);
             putchar(' ');
             print_hex((unsigned char *) STACK_TOP - STACK_SHOWN, STACK_SHOWN);
+            putchar(' ');
+            print_hex(ctx->fx_out, 512);
             putchar('\n');
         } else {
             alarm(0);
             printf("E %ld %lx %lx", fault_vector, fault_rip, fault_flags);
             for (int i = 0; i < 16; i++) printf(" %llx", (unsigned long long) fault_regs[i]);
+            putchar(' ');
+            print_hex(fault_fx, 512);
             putchar('\n');
         }
     }

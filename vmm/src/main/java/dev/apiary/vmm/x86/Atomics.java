@@ -164,6 +164,7 @@ final class Atomics {
             }
             if (cpu.platform.isCode(phys)) {
                 cpu.platform.invalidatePage(phys);
+                cpu.mmu.codeWritten = true;
             }
             return old;
         }

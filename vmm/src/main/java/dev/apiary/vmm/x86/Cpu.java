@@ -7,7 +7,10 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -25,6 +28,11 @@ public final class Cpu implements VcpuSignals {
     private static final Logger LOG = System.getLogger(Cpu.class.getName());
     private static final VarHandle EVENTS;
     private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(Insn[].class);
+    private static final VarHandle BLOCKS = MethodHandles.arrayElementVarHandle(Block[].class);
+    /** Marks a block start the translator declined, so it is not tried again (immutable). */
+    private static final Block NO_BLOCK = new Block.None();
+    /** Marks a block start whose translation is under way in the background (immutable). */
+    private static final Block PENDING = new Block.None();
 
     static {
         try {
@@ -47,7 +55,8 @@ public final class Cpu implements VcpuSignals {
     private final Decoder decoder = new Decoder(fault);
     private final CpuBus bus;
 
-    private volatile int events;
+    /** Pending cross-thread events (EV_*); translated loops read it at every iteration. */
+    volatile int events;
     private volatile int sipiVector;
     private volatile Thread waiter;
     private volatile boolean wakeToken;
@@ -70,13 +79,19 @@ public final class Cpu implements VcpuSignals {
     boolean irqCheck = true;
     long icount;
     long nextRip;
+    /** Set by a translated block that raised a guest exception: instructions it completed before the fault. */
+    int blockDone;
+    /** The next instruction starts a block (after a branch, an exception, a block): look for a translation. */
+    private boolean blockHead = true;
 
     // decoded-code lookup cache
-    private long codeLinearPage = -1;
-    private int codeGeneration;
-    /** Whether the cached code page was checked for a user-mode fetch. */
-    private boolean codeUser;
-    private X86Platform.CodePage codePage;
+    // decoded-code lookup cache: direct-mapped by linear page, each entry valid within one TLB generation and
+    // for one privilege level, so a guest bouncing between a few pages (a loop, its handler) finds them all
+    private static final int CODE_CACHE = 64;
+    private final long[] codeTag = new long[CODE_CACHE];
+    private final int[] codeGeneration = new int[CODE_CACHE];
+    private final boolean[] codeUser = new boolean[CODE_CACHE];
+    private final X86Platform.CodePage[] codePages = new X86Platform.CodePage[CODE_CACHE];
     private long fetchLinear;
 
     // exception nesting (SDM Vol. 3A 6.15, Table 6-5)
@@ -97,6 +112,7 @@ public final class Cpu implements VcpuSignals {
         this.s = new CpuState(apic, platform.clock);
         this.mmu = new Mmu(s, platform, fault);
         this.interp = new Interp(this);
+        Arrays.fill(codeTag, -1);
         reset();
     }
 
@@ -105,6 +121,7 @@ public final class Cpu implements VcpuSignals {
     /** Power-on / RESET state (SDM Vol. 3A 9.1.1, Table 9-1). An AP then waits for SIPI. */
     public void reset() {
         resetRegisters();
+        s.fpu.reset(); // INIT keeps the x87/SSE state (SDM Vol. 3A Table 9-1); RESET clears it
         waitingForSipi = config.index() > 0;
         halted = false;
         shutdown = false;
@@ -281,7 +298,20 @@ public final class Cpu implements VcpuSignals {
             if (icount >= end) {
                 return Exit.BUDGET;
             }
-            step();
+            // Between the checks above, run instructions (and translated blocks) until something needs them:
+            // an event, an MMIO write, an interrupt window with a possible interrupt, a halt, the next poll.
+            long limit = Math.min(end, nextPoll);
+            boolean translate = platform.translateThreshold > 0;
+            blockHead = true;
+            do {
+                Block b = translate && blockHead ? findBlock() : null;
+                if (b != null) {
+                    runBlock(b, limit, end);
+                } else {
+                    step();
+                }
+            } while (events == 0 && !mmu.mmioWritten && !(irqCheck && shadow == 0 && (s.flagsRest & IF) != 0)
+                    && icount < limit && !halted && !shutdown && !waitingForSipi && internalError == null);
         }
     }
 
@@ -366,6 +396,9 @@ public final class Cpu implements VcpuSignals {
                 shadow--;
             }
             boolean singleStep = (s.flagsRest & TF) != 0;
+            Op.Family family = d.op.family;
+            // a block starts after control transfers and after what a block would stop at (system, strings)
+            blockHead = family == Op.Family.BRANCH || family == Op.Family.SYSTEM || family == Op.Family.STRING;
             interp.execute(d);
             s.rip = nextRip;
             icount++;
@@ -377,14 +410,155 @@ public final class Cpu implements VcpuSignals {
         } catch (GuestFault f) {
             s.rip = rip;
             icount++;
+            blockHead = true;
             deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
         } catch (RuntimeException e) {
-            // a bug of this CPU (or of a device behind the bus): not the guest's doing, so not a guest
-            // shutdown (that would reset the machine and hide the bug); the VMM reports it as its own error
-            s.rip = rip;
-            LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
-                    + s.describe() + recentInstructions(), e);
-            internalError = String.format("internal error at rip 0x%x: %s", rip, e);
+            internalError(rip, e);
+        }
+    }
+
+    private void internalError(long rip, RuntimeException e) {
+        // a bug of this CPU (or of a device behind the bus): not the guest's doing, so not a guest
+        // shutdown (that would reset the machine and hide the bug); the VMM reports it as its own error
+        s.rip = rip;
+        LOG.log(Level.ERROR, "vCPU " + config.index() + ": internal error at " + Long.toHexString(rip) + "\n"
+                + s.describe() + recentInstructions(), e);
+        internalError = String.format("internal error at rip 0x%x: %s", rip, e);
+    }
+
+    // ---- translated blocks ---------------------------------------------------------------------------------
+
+    /**
+     * The translated block starting at RIP, translating it once it has been reached often enough; null when
+     * there is none (not 64-bit code, a single-step or interrupt shadow, code in MMIO, a fetch fault).
+     */
+    private Block findBlock() {
+        long rip = s.rip;
+        if (codeMode != 64 || shadow != 0 || (s.flagsRest & TF) != 0) {
+            return null;
+        }
+        if (!CpuState.canonical(rip)) {
+            return null;
+        }
+        X86Platform.CodePage cp;
+        try {
+            cp = codePageOf(rip);
+        } catch (GuestFault f) {
+            return null; // step() meets the fault again and delivers it
+        }
+        if (cp == null) {
+            return null;
+        }
+        int off = (int) rip & 0xFFF;
+        Block[] blocks = cp.blocks;
+        if (blocks != null) {
+            Block b = (Block) BLOCKS.getAcquire(blocks, off);
+            if (b != null) {
+                return b.rip == rip ? b : null;
+            }
+        }
+        short[] heat = cp.heat;
+        if (heat == null) {
+            heat = new short[4096];
+            cp.heat = heat;
+        }
+        int h = heat[off] + 1;
+        heat[off] = (short) h;
+        if (h < platform.translateThreshold) {
+            return null;
+        }
+        List<Insn> insns = blockAt(rip);
+        if (blocks == null) {
+            blocks = new Block[4096];
+            cp.blocks = blocks;
+        }
+        if (insns.isEmpty()) {
+            BLOCKS.setRelease(blocks, off, NO_BLOCK);
+            return null;
+        }
+        if (platform.translateThreshold == 1) {
+            // the test mode: every block translated at once, on this thread, so every instruction runs translated
+            Block b = platform.translator.translate(rip, insns);
+            BLOCKS.setRelease(blocks, off, b);
+            return b;
+        }
+        BLOCKS.setRelease(blocks, off, PENDING);
+        platform.translator.translateLater(rip, insns, blocks, off, NO_BLOCK);
+        return null;
+    }
+
+    /** Decodes from RIP up to a block end, all in this page: the instructions a block there would hold. */
+    private List<Insn> blockAt(long rip) {
+        List<Insn> list = new ArrayList<>();
+        long r = rip;
+        try {
+            // stop 15 bytes before the page end: decoding must not touch (and maybe fault on) the next page
+            while (list.size() < Translator.MAX_INSNS && (r & 0xFFF) <= 4096 - 15 && r >>> 12 == rip >>> 12) {
+                Insn d = fetch(r);
+                Translator.Kind kind = Translator.classify(d, r + d.length);
+                if (kind == Translator.Kind.STOP) {
+                    break;
+                }
+                list.add(d);
+                r += d.length;
+                if (kind == Translator.Kind.END_NATIVE || kind == Translator.Kind.END_INTERP) {
+                    break;
+                }
+            }
+        } catch (GuestFault f) {
+            // not ours to deliver here (nor is the fault object to keep): the interpreter meets it again there
+        }
+        return list;
+    }
+
+    private static final int BLOCK_BUDGET = 16384;
+
+    private void runBlock(Block b, long limit, long end) {
+        int k = ringPos;
+        ringRip[k] = b.rip;
+        ringLinear[k] = b.rip;
+        ringInsn[k] = b.insns[0];
+        ringPos = (k + 1) & (RING - 1);
+        blockHead = true;
+        try {
+            // a translated loop may run past the next APIC poll, by at most BLOCK_BUDGET instructions: at its speed
+            // that is tens of microseconds, and it gives HotSpot the back-edge counts that get the loop compiled
+            icount += b.run(this, (int) Math.max(limit - icount, Math.min(end - icount, BLOCK_BUDGET)));
+        } catch (GuestFault f) {
+            icount += blockDone + 1;
+            if (++b.faults == FAULTS_BEFORE_CUT) {
+                cutBefore(b, s.rip);
+            }
+            deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
+        } catch (RuntimeException e) {
+            internalError(s.rip, e);
+        }
+    }
+
+    private static final int FAULTS_BEFORE_CUT = 4;
+
+    /** Replaces block {@code b} by one that ends before the instruction at {@code faultRip} (or by none). */
+    private void cutBefore(Block b, long faultRip) {
+        int i = (int) (b.rip >>> 12) & (CODE_CACHE - 1);
+        X86Platform.CodePage cp = codePages[i];
+        Block[] blocks = cp == null || codeTag[i] != b.rip >>> 12 ? null : cp.blocks;
+        int off = (int) b.rip & 0xFFF;
+        if (blocks == null || BLOCKS.getAcquire(blocks, off) != b) {
+            return;
+        }
+        long r = b.rip;
+        int n = 0;
+        while (n < b.insns.length && r != faultRip) {
+            r += b.insns[n++].length;
+        }
+        BLOCKS.setRelease(blocks, off, NO_BLOCK);
+        if (n > 0 && n < b.insns.length) {
+            List<Insn> head = Arrays.asList(b.insns).subList(0, n);
+            if (platform.translateThreshold == 1) {
+                BLOCKS.setRelease(blocks, off, platform.translator.translate(b.rip, head));
+            } else {
+                platform.translator.translateLater(b.rip, head, blocks, off, NO_BLOCK);
+            }
         }
     }
 
@@ -404,20 +578,9 @@ public final class Cpu implements VcpuSignals {
             throw fault.set(GuestFault.GP, 0, true);
         }
         fetchLinear = linear;
-        long page = linear >>> 12;
-        X86Platform.CodePage cp = codePage;
-        boolean user = cpl == 3;
-        if (page != codeLinearPage || codeGeneration != mmu.generation || cp == null || !cp.valid || user != codeUser) {
-            long phys = mmu.translate(linear, Mmu.EXEC, cpl == 3);
-            cp = platform.codePage(phys & ~0xFFFL);
-            codePage = cp;
-            codeLinearPage = page;
-            codeGeneration = mmu.generation;
-            codeUser = user;
-            if (cp == null) {
-                codeLinearPage = -1;
-                return decoder.decode(fetcher, codeMode);
-            }
+        X86Platform.CodePage cp = codePageOf(linear);
+        if (cp == null) {
+            return decoder.decode(fetcher, codeMode);
         }
         int off = (int) (linear & 0xFFF);
         // decoded instructions are shared by the VM's vCPUs: published with release, read with acquire
@@ -430,6 +593,27 @@ public final class Cpu implements VcpuSignals {
             SLOTS.setRelease(cp.slots, off, d);
         }
         return d;
+    }
+
+    /**
+     * The decoded-code page of {@code linear}, through a one-entry cache of the last linear page (valid within a
+     * TLB generation, while the page holds its code, for one privilege level); null for code in MMIO. A fetch
+     * that faults (#PF) throws.
+     */
+    private X86Platform.CodePage codePageOf(long linear) {
+        long page = linear >>> 12;
+        int i = (int) page & (CODE_CACHE - 1);
+        X86Platform.CodePage cp = codePages[i];
+        boolean user = cpl == 3;
+        if (codeTag[i] != page || codeGeneration[i] != mmu.generation || cp == null || !cp.valid || user != codeUser[i]) {
+            long phys = mmu.translate(linear, Mmu.EXEC, user);
+            cp = platform.codePage(phys & ~0xFFFL);
+            codePages[i] = cp;
+            codeTag[i] = page;
+            codeGeneration[i] = mmu.generation;
+            codeUser[i] = user;
+        }
+        return cp;
     }
 
     /** Logs an unimplemented encoding once, then raises #UD in the guest. */

@@ -53,6 +53,8 @@ public final class CpuState {
     long miscEnable = 1;
     long mtrrDefType;
     final Map<Integer, Long> mtrrs = new HashMap<>();
+    /** x87, XMM and MXCSR. */
+    final FpuState fpu = new FpuState();
 
     /** Set by every setter: the CPU recomputes its mode and flushes its TLB before running. */
     boolean dirty = true;
@@ -73,6 +75,10 @@ public final class CpuState {
 
     public void setGpr(int i, long v) {
         r[i] = v;
+    }
+
+    public FpuState fpu() {
+        return fpu;
     }
 
     public long rip() {
@@ -262,26 +268,82 @@ public final class CpuState {
     }
 
     boolean cf() {
-        return (ovMask & CF) != 0 ? (ovBits & CF) != 0 : ((lfAux >>> (lfBits - 1)) & 1) != 0;
+        return cf(lfRes, lfAux, lfBits, ovMask, ovBits);
     }
 
     boolean zf() {
-        if ((ovMask & ZF) != 0) {
-            return (ovBits & ZF) != 0;
-        }
-        return lfBits == 64 ? lfRes == 0 : (lfRes << (64 - lfBits)) == 0;
+        return zf(lfRes, lfAux, lfBits, ovMask, ovBits);
     }
 
     boolean sf() {
-        return (ovMask & SF) != 0 ? (ovBits & SF) != 0 : ((lfRes >>> (lfBits - 1)) & 1) != 0;
+        return sf(lfRes, lfAux, lfBits, ovMask, ovBits);
     }
 
     boolean of() {
-        return (ovMask & OF) != 0 ? (ovBits & OF) != 0 : (((lfAux >>> (lfBits - 2)) ^ (lfAux >>> (lfBits - 1))) & 1) != 0;
+        return of(lfRes, lfAux, lfBits, ovMask, ovBits);
     }
 
     boolean pf() {
-        return (ovMask & PF) != 0 ? (ovBits & PF) != 0 : (Long.bitCount(lfRes & 0xFF) & 1) == 0;
+        return pf(lfRes, lfAux, lfBits, ovMask, ovBits);
+    }
+
+    // The lazy-flag functions over the five values of the scheme, shared by the interpreter (through the
+    // fields above) and by translated blocks (which keep the five values in JVM locals, so HotSpot folds
+    // the flags of an instruction whose setter it can see and drops the ones nobody reads).
+
+    static boolean cf(long res, long aux, int bits, long mask, long ov) {
+        return (mask & CF) != 0 ? (ov & CF) != 0 : ((aux >>> (bits - 1)) & 1) != 0;
+    }
+
+    static boolean zf(long res, long aux, int bits, long mask, long ov) {
+        if ((mask & ZF) != 0) {
+            return (ov & ZF) != 0;
+        }
+        return bits == 64 ? res == 0 : (res << (64 - bits)) == 0;
+    }
+
+    static boolean sf(long res, long aux, int bits, long mask, long ov) {
+        return (mask & SF) != 0 ? (ov & SF) != 0 : ((res >>> (bits - 1)) & 1) != 0;
+    }
+
+    static boolean of(long res, long aux, int bits, long mask, long ov) {
+        return (mask & OF) != 0 ? (ov & OF) != 0 : (((aux >>> (bits - 2)) ^ (aux >>> (bits - 1))) & 1) != 0;
+    }
+
+    static boolean pf(long res, long aux, int bits, long mask, long ov) {
+        return (mask & PF) != 0 ? (ov & PF) != 0 : (Long.bitCount(res & 0xFF) & 1) == 0;
+    }
+
+    /** Condition code {@code c} (the low nibble of Jcc/SETcc/CMOVcc, SDM Vol. 1 Appendix B). */
+    static boolean condition(int c, long res, long aux, int bits, long mask, long ov) {
+        boolean v = switch (c >> 1) {
+            case 0 -> of(res, aux, bits, mask, ov);
+            case 1 -> cf(res, aux, bits, mask, ov);
+            case 2 -> zf(res, aux, bits, mask, ov);
+            case 3 -> cf(res, aux, bits, mask, ov) || zf(res, aux, bits, mask, ov);
+            case 4 -> sf(res, aux, bits, mask, ov);
+            case 5 -> pf(res, aux, bits, mask, ov);
+            case 6 -> sf(res, aux, bits, mask, ov) != of(res, aux, bits, mask, ov);
+            default -> zf(res, aux, bits, mask, ov) || sf(res, aux, bits, mask, ov) != of(res, aux, bits, mask, ov);
+        };
+        return v != ((c & 1) != 0);
+    }
+
+    /** The carry-out vector of {@code a + b (+ carry) = res}. */
+    static long addAux(long a, long b, long res) {
+        return (a & b) | ((a | b) & ~res);
+    }
+
+    /** The borrow-out vector of {@code a - b (- borrow) = res}. */
+    static long subAux(long a, long b, long res) {
+        return (~a & b) | (~(a ^ b) & res);
+    }
+
+    /** The aux vector that makes CF and OF read as given (setResultCfOf). */
+    static long cfOfAux(boolean cf, boolean of, int bits) {
+        long c = cf ? 1 : 0;
+        long o = of ? 1 : 0;
+        return (c << (bits - 1)) | ((c ^ o) << (bits - 2));
     }
 
     /** All six arithmetic flags from a result and carry-out vector of an operation of {@code bits} bits. */
@@ -290,13 +352,12 @@ public final class CpuState {
         lfAux = aux;
         lfBits = bits;
         ovMask = 0;
+        ovBits = 0; // meaningless under a zero mask; cleared so translated loops do not carry it around
     }
 
     /** Flags of a result with CF and OF given (AF cleared): shifts, multiplies, logic. */
     void setResultCfOf(long res, boolean cf, boolean of, int bits) {
-        long c = cf ? 1 : 0;
-        long o = of ? 1 : 0;
-        setLazy(res, (c << (bits - 1)) | ((c ^ o) << (bits - 2)), bits);
+        setLazy(res, cfOfAux(cf, of, bits), bits);
     }
 
     /** Sets all six arithmetic flags explicitly. */

@@ -3,7 +3,7 @@ package dev.apiary.vmm.x86;
 import java.nio.charset.StandardCharsets;
 
 /**
- * CPUID (SDM Vol. 2A, CPUID): advertises only what this CPU implements. No x87, MMX or SSE yet; the hypervisor
+ * CPUID (SDM Vol. 2A, CPUID): advertises only what this CPU implements: x87, FXSR, SSE, SSE2 but no MMX, SSE3+; the hypervisor
  * bit with leaf 0x40000000; topology from {@link CpuConfig}; the TSC frequency of the {@link GuestClock}.
  */
 final class Cpuid {
@@ -40,9 +40,10 @@ final class Cpuid {
                 int ebx = (cfg.apicId() << 24) | (Math.min(n, 255) << 16) | (8 << 8);
                 // ECX: CX16 (13), x2APIC no, POPCNT (23), TSC-deadline (24), hypervisor (31)
                 int ecx = (1 << 13) | (1 << 23) | (1 << 24) | (1 << 31);
-                // EDX: PSE 3, TSC 4, MSR 5, PAE 6, CX8 8, APIC 9, MTRR 12, PGE 13, CMOV 15, PAT 16, CLFSH 19, HTT 28
-                int edx = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 12) | (1 << 13)
-                        | (1 << 15) | (1 << 16) | (1 << 19) | (n > 1 ? 1 << 28 : 0);
+                // EDX: FPU 0, PSE 3, TSC 4, MSR 5, PAE 6, CX8 8, APIC 9, MTRR 12, PGE 13, CMOV 15, PAT 16,
+                // CLFSH 19, FXSR 24, SSE 25, SSE2 26, HTT 28 (no MMX: Linux does not require it, see docs)
+                int edx = 1 | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 12) | (1 << 13)
+                        | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26) | (n > 1 ? 1 << 28 : 0);
                 return new int[] {(int) signature(), ebx, ecx, edx};
             }
             case 4:

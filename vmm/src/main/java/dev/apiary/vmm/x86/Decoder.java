@@ -124,6 +124,12 @@ final class Decoder {
                 e = null; // BOUND, ARPL
             }
         }
+        if (e != null && e.byPrefix != null) {
+            // SSE: the last of F2/F3 selects, else 66 (SDM Vol. 2A 2.1.2); a mandatory prefix is no REP
+            int p = d.rep == 1 ? 2 : d.rep == 2 ? 3 : opsize ? 1 : 0;
+            e = e.byPrefix[p];
+            d.rep = 0;
+        }
         if (e != null && e.withF3 != null && d.rep == 1) {
             if (b != 0x90 || (rexBits & 1) == 0) {
                 e = e.withF3;
@@ -150,7 +156,9 @@ final class Decoder {
         // operand size (SDM Vol. 1 3.6, Vol. 2A 2.2.1.2)
         boolean rexW = (rexBits & 8) != 0;
         int osize;
-        if (mode == 64) {
+        if ((e.flags & SSE_OPS) != 0) {
+            osize = mode == 64 && rexW ? 8 : 4;
+        } else if (mode == 64) {
             if ((e.flags & F64) != 0) {
                 osize = 8;
             } else if (rexW) {
@@ -280,6 +288,8 @@ final class Decoder {
                 }
             }
             case K_G -> k = K_G;
+            case K_V -> k = K_V;
+            case K_W, K_U -> k = K_E;
             case K_Z -> {
                 k = K_E;
                 d.mem = false;

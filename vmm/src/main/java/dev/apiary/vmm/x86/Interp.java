@@ -14,11 +14,15 @@ final class Interp {
     private final long[] r;
     /** The linear address of the current read-modify-write memory operand. */
     private long rmwLinear;
+    private final Sse sse;
+    private final X87 x87;
 
     Interp(Cpu cpu) {
         this.cpu = cpu;
         this.s = cpu.s;
         this.r = cpu.s.r;
+        this.sse = new Sse(cpu, this);
+        this.x87 = new X87(cpu, this, sse.sf);
     }
 
     static long mask(int size) {
@@ -40,6 +44,8 @@ final class Interp {
             case BRANCH -> Branches.execute(cpu, this, d);
             case STRING -> Strings.execute(cpu, this, d);
             case SYSTEM -> SystemOps.execute(cpu, this, d);
+            case SSE -> sse.execute(d);
+            case FPU -> x87.execute(d);
         }
     }
 
@@ -105,10 +111,20 @@ final class Interp {
         if (!d.mem) {
             return getReg(d.rm, size, d.rex);
         }
-        long lin = cpu.linear(d.seg, ea(d), size, Mmu.WRITE);
+        return readRmwAt(d.seg, ea(d), size);
+    }
+
+    /** {@link #readRmw} for a memory operand at {@code seg:off} (translated blocks call it too). */
+    long readRmwAt(int seg, long off, int size) {
+        long lin = cpu.linear(seg, off, size, Mmu.WRITE);
         cpu.mmu.translateWrite(lin, size, cpu.cpl == 3);
         rmwLinear = lin;
         return cpu.mmu.read(lin, size, cpu.cpl == 3);
+    }
+
+    /** Completes {@link #readRmwAt}. */
+    void writeRmwAt(int size, long v) {
+        cpu.mmu.write(rmwLinear, size, v, cpu.cpl == 3);
     }
 
     void writeRmw(Insn d, int size, long v) {
@@ -142,17 +158,7 @@ final class Interp {
     // ---- conditions ---------------------------------------------------------------------------------------
 
     boolean condition(int c) {
-        boolean v = switch (c >> 1) {
-            case 0 -> s.of();
-            case 1 -> s.cf();
-            case 2 -> s.zf();
-            case 3 -> s.cf() || s.zf();
-            case 4 -> s.sf();
-            case 5 -> s.pf();
-            case 6 -> s.sf() != s.of();
-            default -> s.zf() || s.sf() != s.of();
-        };
-        return v != ((c & 1) != 0);
+        return CpuState.condition(c, s.lfRes, s.lfAux, s.lfBits, s.ovMask, s.ovBits);
     }
 
     // ---- ALU ------------------------------------------------------------------------------------------------
@@ -164,19 +170,19 @@ final class Interp {
         switch (op) {
             case ADD -> {
                 res = a + b;
-                s.setLazy(res, (a & b) | ((a | b) & ~res), bits);
+                s.setLazy(res, CpuState.addAux(a, b, res), bits);
             }
             case ADC -> {
                 res = a + b + (s.cf() ? 1 : 0);
-                s.setLazy(res, (a & b) | ((a | b) & ~res), bits);
+                s.setLazy(res, CpuState.addAux(a, b, res), bits);
             }
             case SUB, CMP -> {
                 res = a - b;
-                s.setLazy(res, (~a & b) | (~(a ^ b) & res), bits);
+                s.setLazy(res, CpuState.subAux(a, b, res), bits);
             }
             case SBB -> {
                 res = a - b - (s.cf() ? 1 : 0);
-                s.setLazy(res, (~a & b) | (~(a ^ b) & res), bits);
+                s.setLazy(res, CpuState.subAux(a, b, res), bits);
             }
             case AND, TEST -> {
                 res = a & b;
@@ -287,35 +293,16 @@ final class Interp {
         long a = readRmw(d, size);
         long res;
         switch (d.op) {
-            case SHL, SAL -> {
-                res = (cnt < 64 ? a << cnt : 0) & m;
-                boolean cf = cnt <= bits && ((a >>> (bits - cnt)) & 1) != 0;
-                s.setResultCfOf(res, cf, ((res >>> (bits - 1)) & 1) != 0 != cf, bits);
-            }
-            case SHR -> {
-                res = a >>> cnt;
-                boolean cf = cnt <= 64 && ((a >>> (cnt - 1)) & 1) != 0;
-                s.setResultCfOf(res, cf, ((a >>> (bits - 1)) & 1) != 0 && cnt == 1, bits);
-            }
-            case SAR -> {
-                long sa = sext(a, size);
-                res = (sa >> Math.min(cnt, 63)) & m;
-                boolean cf = ((sa >> Math.min(cnt - 1, 63)) & 1) != 0;
-                s.setResultCfOf(res, cf, false, bits);
+            case SHL, SAL, SHR, SAR -> {
+                int kind = shiftKind(d.op);
+                res = shiftResult(kind, a, cnt, size);
+                s.setLazy(res, shiftAux(kind, a, cnt, size), bits);
             }
             case ROL, ROR -> {
-                int rc = cnt % bits;
-                if (d.op == Op.ROL) {
-                    res = rc == 0 ? a : ((a << rc) | (a >>> (bits - rc))) & m;
-                    boolean cf = (res & 1) != 0;
-                    s.setFlag(CF, cf);
-                    s.setFlag(OF, ((res >>> (bits - 1)) & 1) != 0 != cf);
-                } else {
-                    res = rc == 0 ? a : ((a >>> rc) | (a << (bits - rc))) & m;
-                    boolean msb = ((res >>> (bits - 1)) & 1) != 0;
-                    s.setFlag(CF, msb);
-                    s.setFlag(OF, msb != (((res >>> (bits - 2)) & 1) != 0));
-                }
+                boolean left = d.op == Op.ROL;
+                res = rotateResult(left, a, cnt, size);
+                s.ovMask |= CF | OF;
+                s.ovBits = (s.ovBits & ~(CF | OF)) | rotateFlags(left, res, size);
             }
             case RCL, RCR -> {
                 int rc = size == 1 ? cnt % 9 : size == 2 ? cnt % 17 : cnt;
@@ -362,6 +349,70 @@ final class Interp {
         writeRmw(d, size, res);
     }
 
+    /** 0 for SHL/SAL, 1 for SHR, 2 for SAR: the argument of {@link #shiftResult} and {@link #shiftAux}. */
+    static int shiftKind(Op op) {
+        return op == Op.SHR ? 1 : op == Op.SAR ? 2 : 0;
+    }
+
+    /** The result of a shift by a masked, non-zero count (SDM Vol. 2B SAL/SAR/SHL/SHR). */
+    static long shiftResult(int kind, long a, int cnt, int size) {
+        long m = mask(size);
+        return switch (kind) {
+            case 0 -> (cnt < 64 ? a << cnt : 0) & m;
+            case 1 -> a >>> cnt;
+            default -> (sext(a, size) >> Math.min(cnt, 63)) & m;
+        };
+    }
+
+    /** The lazy-flag aux vector of a shift: CF is the last bit shifted out, OF as the SDM defines it for a count of 1. */
+    static long shiftAux(int kind, long a, int cnt, int size) {
+        int bits = size * 8;
+        boolean cf;
+        boolean of;
+        switch (kind) {
+            case 0 -> {
+                long res = shiftResult(0, a, cnt, size);
+                cf = cnt <= bits && ((a >>> (bits - cnt)) & 1) != 0;
+                of = ((res >>> (bits - 1)) & 1) != 0 != cf;
+            }
+            case 1 -> {
+                cf = cnt <= 64 && ((a >>> (cnt - 1)) & 1) != 0;
+                of = ((a >>> (bits - 1)) & 1) != 0 && cnt == 1;
+            }
+            default -> {
+                cf = ((sext(a, size) >> Math.min(cnt - 1, 63)) & 1) != 0;
+                of = false;
+            }
+        }
+        return CpuState.cfOfAux(cf, of, bits);
+    }
+
+    /** ROL/ROR by a masked, non-zero count. */
+    static long rotateResult(boolean left, long a, int cnt, int size) {
+        int bits = size * 8;
+        long m = mask(size);
+        int rc = cnt % bits;
+        if (rc == 0) {
+            return a;
+        }
+        return left ? ((a << rc) | (a >>> (bits - rc))) & m : ((a >>> rc) | (a << (bits - rc))) & m;
+    }
+
+    /** CF and OF (as RFLAGS bits) after ROL/ROR produced {@code res}; the other flags are unchanged. */
+    static long rotateFlags(boolean left, long res, int size) {
+        int bits = size * 8;
+        boolean cf;
+        boolean of;
+        if (left) {
+            cf = (res & 1) != 0;
+            of = ((res >>> (bits - 1)) & 1) != 0 != cf;
+        } else {
+            cf = ((res >>> (bits - 1)) & 1) != 0;
+            of = cf != (((res >>> (bits - 2)) & 1) != 0);
+        }
+        return (cf ? CF : 0) | (of ? OF : 0);
+    }
+
     // ---- multiply, divide, BCD ---------------------------------------------------------------------------------
 
     private void mulDiv(Insn d) {
@@ -405,7 +456,7 @@ final class Interp {
                 long a = sext(readE(d, size), size);
                 long b = d.op == Op.IMUL2 ? sext(getReg(d.reg, size, d.rex), size) : sext(d.imm, size);
                 long lo = a * b;
-                boolean c = size == 8 ? Math.multiplyHigh(a, b) != (lo >> 63) : sext(lo, size) != lo;
+                boolean c = imulOverflow(a, b, lo, size);
                 setReg(d.reg, size, lo, d.rex);
                 s.setResultCfOf(lo, c, c, bits);
             }
@@ -413,6 +464,11 @@ final class Interp {
             case IDIV -> idivide(d, size);
             default -> Bcd.execute(cpu, this, d);
         }
+    }
+
+    /** Whether the signed product {@code lo = a * b} of {@code size}-byte operands overflows (CF = OF = 1). */
+    static boolean imulOverflow(long a, long b, long lo, int size) {
+        return size == 8 ? Math.multiplyHigh(a, b) != (lo >> 63) : sext(lo, size) != lo;
     }
 
     /** Stores a double-width product: AX for bytes, DX:AX, EDX:EAX. */

@@ -30,10 +30,15 @@ final class Mmu {
     private final long[] tlbTag = new long[TLB_SIZE];
     private final long[] tlbPhys = new long[TLB_SIZE];
     private final int[] tlbPerm = new int[TLB_SIZE];
+    /** The RAM chunk holding the entry's whole physical page and the page's offset in it (null: not all RAM). */
+    private final ByteBuffer[] tlbRam = new ByteBuffer[TLB_SIZE];
+    private final int[] tlbRamOff = new int[TLB_SIZE];
     /** Bumped by every flush: the CPU's cached code-page lookup is valid only within one generation. */
     int generation;
     /** Set by every MMIO write; the CPU then asks the local APIC for interrupts again. */
     boolean mmioWritten;
+    /** Set by every store into a page holding decoded code: a translated block leaves after such a store. */
+    boolean codeWritten;
 
     Mmu(CpuState s, X86Platform platform, GuestFault fault) {
         this.s = s;
@@ -73,9 +78,7 @@ final class Mmu {
         long lpn = linear >>> 12;
         int i = (int) lpn & (TLB_SIZE - 1);
         if ((s.cr0 & 0x8000_0000L) == 0) {
-            tlbTag[i] = lpn;
-            tlbPhys[i] = linear & ~0xFFFL;
-            tlbPerm[i] = 0x3F;
+            fill(i, lpn, linear & ~0xFFFL, 0x3F);
             return linear;
         }
         boolean write = acc == WRITE;
@@ -192,10 +195,17 @@ final class Mmu {
         if ((e & 0x100) != 0 && (s.cr4 & 0x80) != 0) {
             perm |= GLOBAL;
         }
+        fill(i, lpn, phys, perm);
+        return phys | (linear & 0xFFF);
+    }
+
+    private void fill(int i, long lpn, long phys, int perm) {
         tlbTag[i] = lpn;
         tlbPhys[i] = phys;
         tlbPerm[i] = perm;
-        return phys | (linear & 0xFFF);
+        ByteBuffer b = ram(phys, 4096);
+        tlbRam[i] = b;
+        tlbRamOff[i] = (int) (phys & 0x3FFF_FFFFL);
     }
 
     private void setAccessed(long entryAddr, long e, int size) {
@@ -239,8 +249,16 @@ final class Mmu {
     // ---- linear access (the caller has applied segmentation) ----------------------------------------------
 
     long read(long linear, int size, boolean user) {
-        if ((linear & 0xFFF) + size <= 4096) {
-            return readPhys(translate(linear, READ, user), size);
+        int po = (int) linear & 0xFFF;
+        if (po + size <= 4096) {
+            // the TLB hit on a RAM page goes straight to the buffer
+            long lpn = linear >>> 12;
+            int i = (int) lpn & (TLB_SIZE - 1);
+            if (tlbTag[i] == lpn && (tlbPerm[i] & (user ? 2 : 1)) != 0) {
+                ByteBuffer b = tlbRam[i];
+                return b != null ? readRam(b, tlbRamOff[i] + po, size) : readPhys(tlbPhys[i] | po, size);
+            }
+            return readPhys(walk(linear, READ, user), size);
         }
         int first = 4096 - (int) (linear & 0xFFF);
         long p1 = translate(linear, READ, user);
@@ -253,8 +271,25 @@ final class Mmu {
     }
 
     void write(long linear, int size, long value, boolean user) {
-        if ((linear & 0xFFF) + size <= 4096) {
-            writePhys(translate(linear, WRITE, user), size, value);
+        int po = (int) linear & 0xFFF;
+        if (po + size <= 4096) {
+            long lpn = linear >>> 12;
+            int i = (int) lpn & (TLB_SIZE - 1);
+            if (tlbTag[i] == lpn && (tlbPerm[i] & (user ? 8 : 4)) != 0) {
+                ByteBuffer b = tlbRam[i];
+                if (b == null) {
+                    writePhys(tlbPhys[i] | po, size, value);
+                    return;
+                }
+                writeRam(b, tlbRamOff[i] + po, size, value);
+                long pa = tlbPhys[i] | po;
+                if (platform.isCode(pa)) {
+                    platform.invalidatePage(pa);
+                    codeWritten = true;
+                }
+                return;
+            }
+            writePhys(walk(linear, WRITE, user), size, value);
             return;
         }
         // both pages are translated (and may fault) before anything is written
@@ -295,7 +330,10 @@ final class Mmu {
             long v = platform.bus.mmioRead(pa, size);
             return size == 8 ? v : v & ((1L << (size * 8)) - 1);
         }
-        int off = (int) (pa & 0x3FFF_FFFFL);
+        return readRam(b, (int) (pa & 0x3FFF_FFFFL), size);
+    }
+
+    private static long readRam(ByteBuffer b, int off, int size) {
         if ((off & (size - 1)) == 0) {
             return switch (size) {
                 case 1 -> {
@@ -324,7 +362,14 @@ final class Mmu {
             mmioWritten = true;
             return;
         }
-        int off = (int) (pa & 0x3FFF_FFFFL);
+        writeRam(b, (int) (pa & 0x3FFF_FFFFL), size, v);
+        if (platform.isCode(pa)) {
+            platform.invalidatePage(pa);
+            codeWritten = true;
+        }
+    }
+
+    private static void writeRam(ByteBuffer b, int off, int size, long v) {
         if ((off & (size - 1)) == 0) {
             switch (size) {
                 case 1 -> {
@@ -342,9 +387,6 @@ final class Mmu {
                 case 4 -> b.putInt(off, (int) v);
                 default -> b.putLong(off, v);
             }
-        }
-        if (platform.isCode(pa)) {
-            platform.invalidatePage(pa);
         }
     }
 }

@@ -44,10 +44,12 @@ enum Op {
     STR(Family.SYSTEM), LMSW(Family.SYSTEM), SMSW(Family.SYSTEM), INVLPG(Family.SYSTEM), SWAPGS(Family.SYSTEM),
     CLTS(Family.SYSTEM), LAR(Family.SYSTEM), LSL(Family.SYSTEM), VERR(Family.SYSTEM), VERW(Family.SYSTEM),
     WBINVD(Family.SYSTEM), FENCE(Family.SYSTEM), CLFLUSH(Family.SYSTEM), FWAIT(Family.SYSTEM),
-    UD(Family.SYSTEM), X87(Family.SYSTEM), RDPMC(Family.SYSTEM), ARPL(Family.SYSTEM);
+    UD(Family.SYSTEM), X87(Family.FPU), RDPMC(Family.SYSTEM), ARPL(Family.SYSTEM),
+    // SSE/SSE2 (the operation in Entry.aux, see Sse)
+    SSE(Family.SSE);
 
     /** Families the interpreter dispatches on first, so each handler method stays small enough to inline. */
-    enum Family { ALU, SHIFT, MULDIV, MOVE, BIT, BRANCH, STRING, SYSTEM }
+    enum Family { ALU, SHIFT, MULDIV, MOVE, BIT, BRANCH, STRING, SYSTEM, SSE, FPU }
 
     final Family family;
 

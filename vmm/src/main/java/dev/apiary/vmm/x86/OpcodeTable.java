@@ -12,11 +12,15 @@ package dev.apiary.vmm.x86;
 final class OpcodeTable {
     // operand kinds
     static final int K_NONE = 0, K_E = 1, K_G = 2, K_I = 3, K_ONE = 4, K_CL = 5, K_SEG = 6, K_CR = 7, K_DR = 8,
-            K_M = 9, K_R = 10, K_J = 11, K_O = 12, K_A = 13, K_Z = 14, K_AL = 15, K_DX = 16;
+            K_M = 9, K_R = 10, K_J = 11, K_O = 12, K_A = 13, K_Z = 14, K_AL = 15, K_DX = 16,
+            // XMM register by ModRM.reg, XMM register or memory by ModRM.r/m, XMM register only by r/m
+            K_V = 17, K_W = 18, K_U = 19;
     // operand sizes: fixed byte counts, or these codes
     static final int S_V = -1, S_Z = -2, S_P = -3;
     // flags
-    static final int D64 = 1, F64 = 2, I64 = 4, O64 = 8, NO_REP_F3 = 16;
+    static final int D64 = 1, F64 = 2, I64 = 4, O64 = 8, NO_REP_F3 = 16,
+            /** SSE: 66/F2/F3 select the instruction; a GPR operand is 64-bit with REX.W, else 32-bit. */
+            SSE_OPS = 32;
 
     /** One opcode (or one /digit of a group): what it is called, its handler, operands and mode rules. */
     static final class Entry {
@@ -32,6 +36,8 @@ final class OpcodeTable {
         Entry[] groupMod3;
         /** The entry with a mandatory F3 prefix (POPCNT, LZCNT, PAUSE). */
         Entry withF3;
+        /** SSE opcodes: the entry by mandatory prefix (none, 66, F3, F2). */
+        Entry[] byPrefix;
 
         Entry(String mnemonic, Op op, String operands, int flags, int aux) {
             this.mnemonic = mnemonic;
@@ -51,7 +57,8 @@ final class OpcodeTable {
                 return true;
             }
             for (int k : kinds) {
-                if (k == K_E || k == K_G || k == K_M || k == K_R || k == K_SEG || k == K_CR || k == K_DR) {
+                if (k == K_E || k == K_G || k == K_M || k == K_R || k == K_SEG || k == K_CR || k == K_DR || k == K_V
+                        || k == K_W || k == K_U) {
                     return true;
                 }
             }
@@ -80,6 +87,9 @@ final class OpcodeTable {
                         case 'C' -> K_CR;
                         case 'D' -> K_DR;
                         case 'Z' -> K_Z;
+                        case 'V' -> K_V;
+                        case 'W' -> K_W;
+                        case 'U' -> K_U;
                         default -> throw new IllegalArgumentException("operand " + s);
                     };
                     int size = switch (s.substring(1)) {
@@ -90,6 +100,9 @@ final class OpcodeTable {
                         case "v", "y" -> S_V;
                         case "z" -> S_Z;
                         case "p" -> S_P;
+                        case "x", "ps", "pd", "dq" -> 16;
+                        case "ss" -> 4;
+                        case "sd" -> 8;
                         case "", "a" -> 0;
                         default -> throw new IllegalArgumentException("operand " + s);
                     };
@@ -250,7 +263,7 @@ final class OpcodeTable {
         o[0xD6] = e("salc", Op.SALC, "", I64);
         o[0xD7] = e("xlat", Op.XLAT, "");
         for (int i = 0xD8; i <= 0xDF; i++) {
-            o[i] = e("x87", Op.X87, "Ev"); // no x87 yet: #NM with CR0.EM/TS, else #UD (logged)
+            o[i] = e("x87", Op.X87, "Ev", 0, i - 0xD8); // X87 decodes ModRM by aux (the opcode's low bits)
         }
         o[0xE0] = e("loopne", Op.LOOPNE, "Jb", F64);
         o[0xE1] = e("loope", Op.LOOPE, "Jb", F64);
@@ -337,7 +350,9 @@ final class OpcodeTable {
         t[0xAB] = e("bts", Op.BTS, "Ev,Gv");
         t[0xAC] = e("shrd", Op.SHRD, "Ev,Gv,Ib");
         t[0xAD] = e("shrd", Op.SHRD, "Ev,Gv,CL");
-        t[0xAE] = group("grp15", null, null, null, null, null, null, null, e("clflush", Op.CLFLUSH, "Mb"));
+        t[0xAE] = group("grp15", e("fxsave", Op.SSE, "M", 0, Sse.FXSAVE), e("fxrstor", Op.SSE, "M", 0, Sse.FXRSTOR),
+                e("ldmxcsr", Op.SSE, "Md", 0, Sse.LDMXCSR), e("stmxcsr", Op.SSE, "Md", 0, Sse.STMXCSR), null, null,
+                null, e("clflush", Op.CLFLUSH, "Mb"));
         t[0xAE].groupMod3 = new Entry[64];
         for (int rm = 0; rm < 8; rm++) {
             t[0xAE].groupMod3[5 * 8 + rm] = e("lfence", Op.FENCE, "");
@@ -372,6 +387,8 @@ final class OpcodeTable {
         for (int i = 0; i < 8; i++) {
             t[0xC8 + i] = e("bswap", Op.BSWAP, "Zv");
         }
+        t[0xC3] = e("movnti", Op.MOV, "My,Gy");
+        Sse.install(t);
     }
 
     private static Entry[] alu8(String operands) {

@@ -149,14 +149,11 @@ final class SystemOps {
                 if ((s.cr0 & 0xA) == 0xA) {
                     throw cpu.fault(GuestFault.NM, 0);
                 }
+                if ((s.fpu.fsw & 0x80) != 0) {
+                    throw cpu.fault(GuestFault.MF, 0); // a pending unmasked x87 exception (SDM Vol. 1 8.6)
+                }
             }
             case RDPMC -> throw cpu.fault(GuestFault.GP, 0);
-            case X87 -> {
-                if ((s.cr0 & 0xC) != 0) {
-                    throw cpu.fault(GuestFault.NM, 0);
-                }
-                throw cpu.undefined(d);
-            }
             default -> throw cpu.undefined(d);
         }
     }

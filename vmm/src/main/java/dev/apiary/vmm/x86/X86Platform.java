@@ -30,7 +30,20 @@ public final class X86Platform {
     /** Serialises the atomic read-modify-writes that cannot be one compare-and-set. */
     final Object atomicLock = new Object();
 
+    /**
+     * How often a block start must be reached before it is translated to JVM bytecode; 0 turns the translator
+     * off. From the system property {@code apiary.x86.translate} ("off", or the count; default 1000).
+     */
+    final int translateThreshold;
+    final Translator translator = new Translator();
+
     public X86Platform(CpuBus bus, GuestClock clock) {
+        this(bus, clock, thresholdProperty());
+    }
+
+    /** A platform with the given translation threshold (0: interpret only; 1: translate every block at once). */
+    X86Platform(CpuBus bus, GuestClock clock, int translateThreshold) {
+        this.translateThreshold = Math.max(0, Math.min(translateThreshold, Short.MAX_VALUE));
         this.bus = bus;
         this.clock = clock;
         int n = bus.ramChunkCount();
@@ -44,6 +57,29 @@ public final class X86Platform {
                 chunkLimits[i] = b.limit();
                 codeBits[i] = new long[1 << (CpuBus.CHUNK_SHIFT - 12 - 6)];
             }
+        }
+    }
+
+    private static int thresholdProperty() {
+        String v = System.getProperty("apiary.x86.translate", "1000");
+        if (v.equals("off")) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("apiary.x86.translate: \"off\" or a count, not " + v, e);
+        }
+    }
+
+    /**
+     * Gets the translator going on its background thread (loading and compiling it takes a few hundred
+     * milliseconds in a fresh JVM), so the guest's first hot block is translated without that wait. Optional;
+     * the emulated accelerator calls it when it creates the VM.
+     */
+    public void warmUpTranslator() {
+        if (translateThreshold > 1) {
+            translator.warmUp();
         }
     }
 
@@ -121,6 +157,9 @@ public final class X86Platform {
         final long physical;
         final Insn[] slots = new Insn[4096];
         volatile boolean valid = true;
+        /** Translated blocks by start offset (published like {@link #slots}), and how often each start was reached; both made on first use. */
+        volatile Block[] blocks;
+        short[] heat;
 
         CodePage(long physical) {
             this.physical = physical;

@@ -36,6 +36,25 @@ final class DiffLayout {
 
     private DiffLayout() {}
 
+    /** The FXSAVE image after FNINIT with MXCSR 0x1F80 and zero XMM registers: what integer cases start from. */
+    static byte[] initialFpu() {
+        byte[] img = new byte[512];
+        img[0] = 0x7F;
+        img[1] = 0x03;
+        img[24] = (byte) 0x80;
+        img[25] = 0x1F;
+        return img;
+    }
+
+    /**
+     * The bytes of an FXSAVE image the comparison looks at: FCW, FSW, the abridged tags, MXCSR, the eight
+     * data registers and XMM0-15. FOP, FIP and FDP are left out (AMD saves them only with an exception
+     * pending, Intel with FOP compatibility off leaves FOP zero) and so is MXCSR_MASK (a CPU's own).
+     */
+    static boolean comparedFpuByte(int i) {
+        return i < 6 || i >= 24 && i < 28 || i >= 32 && i < 416;
+    }
+
     /** Whether AT&T source names register {@code r} in any size. */
     static boolean mentions(String asm, int r) {
         return MENTIONS[r].matcher(asm).find();

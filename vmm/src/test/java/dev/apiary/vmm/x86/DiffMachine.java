@@ -36,7 +36,13 @@ final class DiffMachine implements CpuBus {
     private final StringBuilder strayAccesses = new StringBuilder();
 
     DiffMachine() {
-        platform = new X86Platform(this, new GuestClock());
+        this(-1);
+    }
+
+    /** With the translator's threshold (-1: the default; 0: interpreter only; 1: every block translated). */
+    DiffMachine(int translateThreshold) {
+        platform = translateThreshold < 0 ? new X86Platform(this, new GuestClock())
+                : new X86Platform(this, new GuestClock(), translateThreshold);
         cpu = new Cpu(platform, LocalInterrupts.NONE, new CpuConfig(0, 0, 1));
         buildSystemTables();
     }
@@ -111,29 +117,32 @@ final class DiffMachine implements CpuBus {
         for (int i = 0; i < 16; i++) s.setGpr(i, c.gprs()[i]);
         s.setRip(CODE);
         s.setRflags(c.rflags());
+        if (!s.fpu().fxrstor(c.fpu(), true)) throw new IllegalArgumentException("case with a reserved MXCSR bit");
 
         Cpu.Exit exit = cpu.run(1_000_000);
         long[] g = new long[16];
         for (int i = 0; i < 16; i++) g[i] = s.gpr(i);
-        if (exit == Cpu.Exit.SHUTDOWN) return DiffOutcome.fault(SHUTDOWN, s.rip(), s.rflags(), g);
-        if (exit != Cpu.Exit.HALTED) return DiffOutcome.fault(HANG, s.rip(), s.rflags(), g);
+        byte[] fpu = new byte[512];
+        s.fpu().fxsave(fpu, true);
+        if (exit == Cpu.Exit.SHUTDOWN) return DiffOutcome.fault(SHUTDOWN, s.rip(), s.rflags(), g, fpu);
+        if (exit != Cpu.Exit.HALTED) return DiffOutcome.fault(HANG, s.rip(), s.rflags(), g, fpu);
         long rip = s.rip() - 1;
         if (rip >= STUBS && rip < STUBS + 4 * 256) {
             int vector = (int) ((rip - STUBS) / 4);
             int frame = (int) g[4] + ((ERROR_CODE_VECTORS >>> vector & 1) != 0 && vector < 32 ? 8 : 0);
-            if (frame < STACK || frame + 40 > STACK + 0x1_0000) return DiffOutcome.fault(vector, -1, 0, g);
+            if (frame < STACK || frame + 40 > STACK + 0x1_0000) return DiffOutcome.fault(vector, -1, 0, g, fpu);
             g[4] = ram.getLong(frame + 24);
-            return DiffOutcome.fault(vector, ram.getLong(frame), ram.getLong(frame + 16), g);
+            return DiffOutcome.fault(vector, ram.getLong(frame), ram.getLong(frame + 16), g, fpu);
         }
         if (rip != CODE + code.length) {
             // Halted somewhere else: a case never does that, so report where.
-            return DiffOutcome.fault(HANG + 2, rip, s.rflags(), g);
+            return DiffOutcome.fault(HANG + 2, rip, s.rflags(), g, fpu);
         }
         byte[] data = new byte[DATA_SIZE];
         ram.get((int) DATA, data);
         byte[] stack = new byte[STACK_SHOWN];
         ram.get((int) (STACK_TOP - STACK_SHOWN), stack);
-        return DiffOutcome.completed(s.rflags(), g, data, stack);
+        return DiffOutcome.completed(s.rflags(), g, data, stack, fpu);
     }
 
     @Override

@@ -120,7 +120,11 @@ class InstructionTest {
                 + "mov %rcx,%r11\nmov %rdx,%r12\nmov $0x80000001,%eax\ncpuid");
         assertEquals("ApiaryEmuCPU", word(m.r(8)) + word(m.r(9)) + word(m.r(10)));
         assertEquals(1L << 31, m.r(11) & (1L << 31));
-        assertEquals(0, m.r(12) & ((1 << 0) | (1 << 24) | (1 << 25) | (1 << 26))); // no FPU, FXSR, SSE, SSE2
+        long fpuFxsrSseSse2 = (1 << 0) | (1 << 24) | (1 << 25) | (1 << 26);
+        assertEquals(fpuFxsrSseSse2, m.r(12) & fpuFxsrSseSse2);
+        assertEquals(0, m.r(12) & (1 << 23)); // no MMX
+        // no SSE3, SSSE3, PCID, SSE4.1, SSE4.2, XSAVE, OSXSAVE, AVX
+        assertEquals(0, m.r(11) & (1 | 1 << 9 | 1 << 17 | 1 << 19 | 1 << 20 | 1 << 26 | 1 << 27 | 1 << 28));
         assertEquals(1L << 29, m.r(2) & (1L << 29));
     }
 

@@ -14,10 +14,10 @@ final class LongMode {
     static final int KCODE = 0x08, KDATA = 0x10, UCODE32 = 0x18, UDATA = 0x20, UCODE = 0x28, TSS_SEL = 0x30;
 
     final TestBus bus = new TestBus(16);
-    final X86Platform platform = new X86Platform(bus, new GuestClock());
+    final X86Platform platform;
     final QueueApic apic = new QueueApic();
-    final Cpu cpu = new Cpu(platform, apic, new CpuConfig(0, 0, 1));
-    final CpuState s = cpu.state();
+    final Cpu cpu;
+    final CpuState s;
 
     /** A local APIC stand-in: a queue of vectors. */
     static final class QueueApic implements LocalInterrupts {
@@ -60,6 +60,15 @@ final class LongMode {
     }
 
     LongMode() {
+        this(-1);
+    }
+
+    /** With the translator's threshold set (0: interpreter only; 1: every block translated when first reached). */
+    LongMode(int translateThreshold) {
+        platform = translateThreshold < 0 ? new X86Platform(bus, new GuestClock())
+                : new X86Platform(bus, new GuestClock(), translateThreshold);
+        cpu = new Cpu(platform, apic, new CpuConfig(0, 0, 1));
+        s = cpu.state();
         bus.write64(PML4, PDPT | 7);
         bus.write64(PDPT, PD | 7);
         for (int i = 0; i < 8; i++) {

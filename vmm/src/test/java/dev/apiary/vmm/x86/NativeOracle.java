@@ -62,7 +62,7 @@ final class NativeOracle {
                     DiffCase c = cases.get(i);
                     w.write("C " + hex.formatHex(code.get(i)) + " " + Long.toHexString(c.rflags()));
                     for (long g : c.gprs()) w.write(" " + Long.toHexString(g));
-                    w.write(" " + hex.formatHex(c.data()) + "\n");
+                    w.write(" " + hex.formatHex(c.data()) + " " + hex.formatHex(c.fpu()) + "\n");
                 }
             }
             String out = GnuAssembler.exec(WORK, "sh", "-c", "exec '" + binary + "' < '" + in + "'");

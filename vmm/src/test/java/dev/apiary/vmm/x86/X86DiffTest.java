@@ -35,11 +35,34 @@ class X86DiffTest {
         assumeTrue(NativeOracle.hostSupported(), "the oracle needs x86-64 Linux");
         NativeOracle oracle = NativeOracle.build();
         List<DiffCase> cases = DiffCases.all(SEED, PER_FORM, oracle.hasLzcnt());
+        check(oracle, cases, KNOWN_FAILURES, "failures.txt");
+    }
+
+    /** The same cases with every block translated to JVM bytecode when first reached (Translator). */
+    @Test
+    void everyGeneratedCaseMatchesTheRealCpuThroughTheTranslator() throws Exception {
+        assumeTrue(NativeOracle.hostSupported(), "the oracle needs x86-64 Linux");
+        NativeOracle oracle = NativeOracle.build();
+        List<DiffCase> cases = DiffCases.all(SEED, PER_FORM, oracle.hasLzcnt());
+        check(oracle, cases, KNOWN_FAILURES, "failures-translated.txt", 1);
+    }
+
+    /**
+     * Runs {@code cases} on both CPUs and fails on any kind that disagrees and is not {@code known}, or on a
+     * known one that now passes; the whole report goes to {@code target/x86diff/<reportFile>}.
+     */
+    static void check(NativeOracle oracle, List<DiffCase> cases, Set<String> known, String reportFile) throws Exception {
+        check(oracle, cases, known, reportFile, -1);
+    }
+
+    /** {@link #check} on a CPU with the translator's threshold (-1: the default, 0: off, 1: translate all). */
+    static void check(NativeOracle oracle, List<DiffCase> cases, Set<String> known, String reportFile,
+            int translateThreshold) throws Exception {
         List<GnuAssembler.Assembled> asm = GnuAssembler.assemble(NativeOracle.WORK, cases.stream().map(DiffCase::asm).toList());
         List<byte[]> code = asm.stream().map(GnuAssembler.Assembled::bytes).toList();
         List<DiffOutcome> expected = oracle.run(cases, code);
 
-        DiffMachine machine = new DiffMachine();
+        DiffMachine machine = new DiffMachine(translateThreshold);
         Map<String, String> firstByKind = new LinkedHashMap<>();
         Map<String, Integer> countByKind = new LinkedHashMap<>();
         HexFormat hex = HexFormat.of();
@@ -50,11 +73,11 @@ class X86DiffTest {
                 d = expected.get(i).diff(machine.run(c, code.get(i)), c);
             } catch (RuntimeException | Error e) {
                 d = "emulator threw " + e + "\n" + machine.cpu().recentInstructions();
-                machine = new DiffMachine();
+                machine = new DiffMachine(translateThreshold);
             }
             if (!machine.strayAccesses().isEmpty()) {
                 d += " accesses outside RAM: " + machine.strayAccesses();
-                machine = new DiffMachine();
+                machine = new DiffMachine(translateThreshold);
             }
             if (d.isEmpty()) continue;
             countByKind.merge(c.kind(), 1, Integer::sum);
@@ -64,18 +87,18 @@ class X86DiffTest {
         StringBuilder report = new StringBuilder();
         firstByKind.forEach((kind, text) -> report.append(kind).append(" (").append(countByKind.get(kind))
                 .append(" cases")
-                .append(KNOWN_FAILURES.contains(kind) ? ", known" : "").append("): ").append(text).append('\n'));
-        Files.writeString(NativeOracle.WORK.resolve("failures.txt"), report);
-        long unexpected = firstByKind.keySet().stream().filter(k -> !KNOWN_FAILURES.contains(k)).count();
-        List<String> fixed = KNOWN_FAILURES.stream().filter(k -> !firstByKind.containsKey(k)).sorted().toList();
-        System.out.printf("x86diff: %d cases, %d kinds, %d failing kinds (%d not known)%n", cases.size(),
+                .append(known.contains(kind) ? ", known" : "").append("): ").append(text).append('\n'));
+        Files.writeString(NativeOracle.WORK.resolve(reportFile), report);
+        long unexpected = firstByKind.keySet().stream().filter(k -> !known.contains(k)).count();
+        List<String> fixed = known.stream().filter(k -> !firstByKind.containsKey(k)).sorted().toList();
+        System.out.printf("x86diff (" + reportFile + "): %d cases, %d kinds, %d failing kinds (%d not known)%n", cases.size(),
                 cases.stream().map(DiffCase::kind).distinct().count(), firstByKind.size(), unexpected);
         if (unexpected > 0) {
             String shown = report.toString().lines().limit(SHOWN * 3L)
                     .reduce("", (a, b) -> a + b + "\n");
-            fail(unexpected + " instruction kinds disagree with the real CPU (all in target/x86diff/failures.txt):\n" + shown);
+            fail(unexpected + " instruction kinds disagree with the real CPU (all in target/x86diff/" + reportFile + "):\n" + shown);
         }
-        if (!fixed.isEmpty()) fail("known failures now pass, remove them from KNOWN_FAILURES: " + fixed);
+        if (!fixed.isEmpty()) fail("known failures now pass, remove them from the known list: " + fixed);
     }
 
     static String describe(DiffCase c, byte[] code, HexFormat hex) {
@@ -89,6 +112,24 @@ class X86DiffTest {
             }
         }
         if (c.undefinedFlags() != 0) b.append(" (undefined: ").append(DiffLayout.flagNames(c.undefinedFlags())).append(')');
+        byte[] fx = c.fpu();
+        if (c.asm().matches("(?s).*(%xmm|mxcsr|fx).*")) {
+            b.append(String.format(" mxcsr=%x", FpuState.getInt(fx, 24)));
+            for (int x = 0; x < 16; x++) {
+                if (c.asm().matches("(?s).*%xmm" + x + "\\b.*")) {
+                    b.append(String.format(" xmm%d=%016x%016x", x, FpuState.getLong(fx, 168 + 16 * x), FpuState.getLong(fx, 160 + 16 * x)));
+                }
+            }
+        }
+        if (c.asm().matches("(?s)^f.*")) {
+            int top = FpuState.getShort(fx, 2) >> 11 & 7;
+            b.append(String.format(" fcw=%x fsw=%x tags=%02x", FpuState.getShort(fx, 0), FpuState.getShort(fx, 2), fx[4] & 0xFF));
+            for (int i = 0; i < 3; i++) {
+                boolean valid = (fx[4] >> ((top + i) & 7) & 1) != 0;
+                b.append(String.format(" st%d=%s%04x:%016x", i, valid ? "" : "empty ", FpuState.getShort(fx, 40 + 16 * i),
+                        FpuState.getLong(fx, 32 + 16 * i)));
+            }
+        }
         return b.toString();
     }
 }

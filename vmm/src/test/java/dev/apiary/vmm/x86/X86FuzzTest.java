@@ -93,6 +93,10 @@ class X86FuzzTest {
         s.setRip(0x1_0000 + in.pick(0x1000));
         // Any RFLAGS a guest could hold there: status flags, TF, IF, DF, IOPL, NT, AC, ID (not VM).
         s.setRflags(2 | in.nextLong() & 0x27_7FD5L);
+        // SSE enabled half of the time (OSFXSR, OSXMMEXCPT), with any control words: unmasked exceptions too
+        s.setCr4(s.cr4() | (in.pick(2) == 0 ? 0x600 : 0));
+        s.fpu().mxcsr = in.pick(0x10000);
+        s.fpu().fcw = in.pick(0x10000);
 
         for (int round = 0; round < 3; round++) {
             Cpu.Exit exit = cpu.run(BUDGET);

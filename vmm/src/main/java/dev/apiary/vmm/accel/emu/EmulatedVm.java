@@ -38,6 +38,7 @@ final class EmulatedVm implements AccelVm {
         this.ram = AnonymousRam.map(layout.ramRegions());
         this.bus = new EmulatedBus(ram.memory());
         this.platform = new X86Platform(bus, clock);
+        platform.warmUpTranslator();
         // Device DMA and the boot loader write guest RAM behind the CPUs' backs: decoded code there is stale.
         ram.memory().observeWrites(platform::invalidateCode);
         this.intc = new InterruptControllers(cpus, clock);
