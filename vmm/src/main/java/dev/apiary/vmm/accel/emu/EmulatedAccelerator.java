@@ -29,7 +29,7 @@ public final class EmulatedAccelerator implements Accelerator {
         return MAX_VCPUS;
     }
 
-    /** Not yet: no x87/SSE, so distribution kernels and OVMF do not boot on the software CPU. */
+    /** Not yet: no distribution kernel or OVMF has been booted on the software CPU (x87/SSE2 are new). */
     @Override
     public Boolean fullGuests() {
         return false;
