@@ -630,7 +630,7 @@ final class X87 {
                         pop();
                     }
                     case 1 -> fxch(i);
-                    case 2, 3 -> fstReg(i, true);
+                    case 2, 3 -> fstReg(i, true); // FSTP8, FSTP9: as FSTP ST(i)
                     case 4 -> {
                         if (i != 0) {
                             throw cpu.undefined(d);
@@ -686,6 +686,19 @@ final class X87 {
         f.fsw &= ~C1;
     }
 
+    /**
+     * FSTP1 (D9 D8+i), undocumented: FSTP ST(i), except that an empty ST(0) is popped without a stack fault
+     * and nothing is copied (as measured on the oracle).
+     */
+    private void fstpAlias(int i) {
+        if (empty(0)) {
+            f.fsw &= ~C1;
+            pop();
+            return;
+        }
+        fstReg(i, true);
+    }
+
     private void fstReg(int i, boolean pop) {
         if (empty(0)) {
             if (!underflow()) {
@@ -731,7 +744,7 @@ final class X87 {
                     throw cpu.undefined(d);
                 }
             }
-            case 3 -> fstReg(i, true);
+            case 3 -> fstpAlias(i);
             case 4 -> {
                 switch (i) {
                     case 0, 1 -> {
