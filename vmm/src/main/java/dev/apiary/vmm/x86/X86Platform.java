@@ -32,7 +32,7 @@ public final class X86Platform {
 
     /**
      * How often a block start must be reached before it is translated to JVM bytecode; 0 turns the translator
-     * off. From the system property {@code apiary.x86.translate} ("off", or the count; default 1000).
+     * off. From the system property {@code apiary.x86.translate} ("off", or the count; default 5000).
      */
     final int translateThreshold;
     final Translator translator = new Translator();
@@ -61,7 +61,7 @@ public final class X86Platform {
     }
 
     private static int thresholdProperty() {
-        String v = System.getProperty("apiary.x86.translate", "1000");
+        String v = System.getProperty("apiary.x86.translate", "5000");
         if (v.equals("off")) {
             return 0;
         }
