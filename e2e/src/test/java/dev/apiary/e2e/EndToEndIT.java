@@ -121,8 +121,10 @@ class EndToEndIT {
                             && v.getStatus().vmm.pid == adopted, T);
             assertEquals(pid, vm.getStatus().vmm.pid);
             assertTrue(alive(pid));
-            assertTrue(body(new AgentClient(c.agent().endpoint()), "/v1/vms/default/web/serial", "alice-token")
-                    .contains("KIT banner"));
+            // The run started moments before the agent went down: its guest may not have printed yet.
+            AgentClient restarted = new AgentClient(c.agent().endpoint());
+            await("the guest's banner through the new agent",
+                    () -> body(restarted, "/v1/vms/default/web/serial", "alice-token"), b -> b.contains("KIT banner"), T);
 
             // Delete → process gone, runtime directory cleaned, finalizers released (the object is gone).
             String uid = vm.getMetadata().getUid();
