@@ -135,4 +135,9 @@ final class EmulatedVcpu implements AccelVcpu {
     public void close() {
         kick();
     }
+
+    /** Where the instructions ran (interpreted or translated) and what the code cache did. */
+    public String statistics() {
+        return cpu.statistics();
+    }
 }
