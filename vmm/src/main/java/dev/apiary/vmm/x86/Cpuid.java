@@ -70,6 +70,9 @@ final class Cpuid {
             case 0x15:
                 // TSC = crystal * EBX / EAX: a crystal at the TSC frequency, ratio 1
                 return new int[] {1, 1, (int) Math.min(hz, 0xFFFF_FFFFL), 0};
+            case 7:
+                // subleaf 0 only: no extended features but IA32_ARCH_CAPABILITIES (EDX bit 29, see CpuState)
+                return sub == 0 ? new int[] {0, 0, 0, 1 << 29} : new int[4];
             case 0x16: {
                 int mhz = (int) (hz / 1_000_000);
                 return new int[] {mhz, mhz, 100, 0};
