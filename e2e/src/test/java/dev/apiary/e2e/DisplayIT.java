@@ -203,6 +203,50 @@ class DisplayIT {
             plugin.interrupt();
             plugin.join(TimeUnit.SECONDS.toMillis(30));
             assertEquals(0, rc[0], "kubectl vm vnc ends when interrupted: " + vncErr);
+
+            noVncInChromium(root, api);
+        }
+    }
+
+    /**
+     * noVNC from the npm registry in Debian's headless Chromium, through the agent's WebSocket with the token in the
+     * bearer subprotocol: a screenshot of the page holds the guest's pattern, pixel for pixel. Skipped where
+     * Chromium or noVNC is missing (scripts/install-deps --test installs both).
+     */
+    private void noVncInChromium(Path root, AgentClient api) throws Exception {
+        String why = HeadlessChromium.unusableReason(root);
+        if (why != null) {
+            System.out.println("SKIP noVNC in Chromium: " + why);
+            return;
+        }
+        long t0 = System.nanoTime();
+        try (HeadlessChromium b = new HeadlessChromium(HeadlessChromium.novnc(root), tmp.resolve("chromium"))) {
+            b.openViewer(api.wsUri("/v1/vms/default/screen/vnc").toString(), "alice-token");
+            String state = await("noVNC connected", () -> quietly(() -> b.evaluate("String(window.apiaryState)")),
+                    s -> s != null && !s.isEmpty() && !s.equals("connecting") && !s.equals("undefined"), T);
+            assertEquals("connected", state);
+            assertEquals("screen", b.evaluate("String(window.apiaryDesktop)"));
+            byte[][] shot = new byte[1][];
+            String at = await("the guest's screen in a screenshot of the page", () -> quietly(() -> {
+                shot[0] = b.screenshot();
+                BufferedImage img = ImageIO.read(new ByteArrayInputStream(shot[0]));
+                return ScreenPattern.locate(argb(img), img.getWidth(), img.getHeight(), W, H);
+            }), s -> s != null, T);
+            System.out.printf("noVNC in Chromium shows the pattern at %s of the page (%.1f s)%n", at,
+                    (System.nanoTime() - t0) / 1e9);
+            Files.write(tmp.resolve("novnc-page.png"), shot[0]);
+        }
+    }
+
+    interface Step<T> {
+        T get() throws Exception;
+    }
+
+    static <T> T quietly(Step<T> s) {
+        try {
+            return s.get();
+        } catch (Exception e) {
+            return null;
         }
     }
 

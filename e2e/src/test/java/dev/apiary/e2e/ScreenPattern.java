@@ -55,4 +55,33 @@ final class ScreenPattern {
         }
         return null;
     }
+
+    /**
+     * Where the whole {@code w}×{@code h} pattern appears pixel for pixel in a bigger picture (a screenshot of a page
+     * showing the screen at 1:1): "x,y", or null when it is nowhere. Candidates are found by the diagonal's start.
+     */
+    static String locate(int[] argb, int iw, int ih, int w, int h) {
+        int[] expected = pixels(w, h);
+        int orange = 0xFF000000 | DIAGONAL;
+        int white = 0xFFFFFFFF;
+        for (int y = 0; y + h <= ih; y++) {
+            for (int x = 0; x + w <= iw; x++) {
+                if ((argb[y * iw + x] | 0xFF000000) != orange || (argb[y * iw + x + 1] | 0xFF000000) != white
+                        || (argb[(y + 1) * iw + x] | 0xFF000000) != white) {
+                    continue;
+                }
+                boolean all = true;
+                for (int j = 0; j < h && all; j++) {
+                    for (int i = 0; i < w; i++) {
+                        if (((argb[(y + j) * iw + x + i] ^ expected[j * w + i]) & 0xFFFFFF) != 0) {
+                            all = false;
+                            break;
+                        }
+                    }
+                }
+                if (all) return x + "," + y;
+            }
+        }
+        return null;
+    }
 }
