@@ -70,12 +70,29 @@ static void draw_rows(u32 *fb, u32 w, u32 h, u32 stride)
 
 static void draw(u32 *fb, u32 w, u32 h) { draw_rows(fb, w, h, w * 4); }
 
-static char ramfb_arg[24] = "1024x768";
+/* The pattern in RGB565 (kit.ramfb.format=rgb565): each colour's top 5/6/5 bits. */
+static void draw565(u16 *fb, u32 w, u32 h)
+{
+    for (u32 y = 0; y < h; y++) {
+        u16 *row = fb + (u64)y * w;
+        for (u32 x = 0; x < w; x++) {
+            u32 c = bars[x * 8 / w];
+            if (x == (u64)y * w / h) c = DIAGONAL;
+            row[x] = (u16)(((c >> 19) & 0x1f) << 11 | ((c >> 10) & 0x3f) << 5 | ((c >> 3) & 0x1f));
+        }
+    }
+}
+
+static char ramfb_arg[24] = "1024x768", ramfb_format_arg[12] = "xrgb8888";
 
 void test_ramfb(void)
 {
     char sig[5];
     opt("kit.ramfb=", ramfb_arg, sizeof ramfb_arg);
+    opt("kit.ramfb.format=", ramfb_format_arg, sizeof ramfb_format_arg);
+    int rgb565 = !strcmp(ramfb_format_arg, "rgb565");
+    if (!rgb565 && strcmp(ramfb_format_arg, "xrgb8888")) { kprintf("KIT ramfb fail bad kit.ramfb.format=%s", ramfb_format_arg); return; }
+    u32 bpp = rgb565 ? 2 : 4;
     fw_select(0);
     for (int i = 0; i < 4; i++) sig[i] = (char)inb(FW_DATA);
     sig[4] = 0;
@@ -96,21 +113,22 @@ void test_ramfb(void)
     u32 w = (u32)parse_num(ramfb_arg), h = 0;
     for (const char *p = ramfb_arg; *p; p++) if (*p == 'x') { h = (u32)parse_num(p + 1); break; }
     if (!w || !h || w > 8192 || h > 8192) { kprintf("KIT ramfb fail bad kit.ramfb=%s", ramfb_arg); return; }
-    u32 *fb = dma_alloc((u64)w * h * 4, 4096);
+    u32 *fb = dma_alloc((u64)w * h * bpp, 4096);
     if (!fb) { kprintf("KIT ramfb fail no memory for %ux%u", w, h); return; }
-    draw(fb, w, h);
+    if (rgb565) draw565((u16 *)fb, w, h);
+    else draw(fb, w, h);
 
     static struct { u64 addr; u32 fourcc, flags, width, height, stride; } PACKED cfg;
     cfg.addr = be64((u64)fb);
-    cfg.fourcc = be32(0x34325258);              /* DRM_FORMAT_XRGB8888 'XR24' */
+    cfg.fourcc = be32(rgb565 ? 0x36314752 : 0x34325258); /* DRM_FORMAT_RGB565 'RG16', DRM_FORMAT_XRGB8888 'XR24' */
     cfg.flags = 0;
     cfg.width = be32(w);
     cfg.height = be32(h);
-    cfg.stride = be32(w * 4);
+    cfg.stride = be32(w * bpp);
     if (fw_dma((u32)key << 16 | DMA_SELECT | DMA_WRITE, &cfg, sizeof cfg)) {
         kprintf("KIT ramfb fail DMA write of etc/ramfb"); return;
     }
-    kprintf("KIT ramfb ok addr=0x%lx w=%u h=%u files=%u", (u64)fb, w, h, n);
+    kprintf("KIT ramfb ok addr=0x%lx w=%u h=%u files=%u format=%s", (u64)fb, w, h, n, ramfb_format_arg);
 }
 
 /* struct screen_info at offset 0 of the zero page (Linux include/uapi/linux/screen_info.h) */
