@@ -51,7 +51,7 @@ class DisplayIT {
     @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     Path tmp;
 
-    /** A guest-kit VM with a display that draws the pattern into ramfb and stays up. */
+    /** A guest-kit VM with a display: draws the pattern into ramfb, waits for two scancodes, and stays up. */
     static String displayVmYaml(String name) {
         return """
                 apiVersion: apiary.dev/v1alpha1
@@ -68,7 +68,7 @@ class DisplayIT {
                   boot:
                     kernel:
                       path: apiary-kit.bzImage
-                      cmdline: "console=ttyS0 kit.tests=ramfb kit.ramfb=%dx%d kit.exit=halt"
+                      cmdline: "console=ttyS0 kit.tests=ramfb,kbd kit.ramfb=%dx%d kit.kbd.count=2 kit.kbd.ms=600000 kit.exit=halt"
                 """.formatted(name, W, H, W, H);
     }
 
@@ -120,7 +120,7 @@ class DisplayIT {
             awaitRunning(c, "plain", 1);
             AgentClient api = new AgentClient(c.agent().endpoint());
             String serial = await("the kit's ramfb check", () -> body(api, "/v1/vms/default/screen/serial", "alice-token"),
-                    s -> s.contains("KIT ramfb") && s.contains("KIT done"), T);
+                    s -> s.contains("KIT ramfb") && s.contains("KIT kbd ready"), T);
             assertTrue(serial.contains("KIT ramfb ok"), serial);
             int[] expected = ScreenPattern.pixels(W, H);
 
@@ -155,7 +155,13 @@ class DisplayIT {
                 assertEquals("screen", v.name);
                 v.readFullScreen();
                 assertNull(ScreenPattern.firstDifference(W, H, expected, v.pixels));
+                // A key typed through the agent reaches the guest's 8042 as set-1 make and break codes.
+                v.key(0x61, true);
+                v.key(0x61, false);
             }
+            String kbd = await("the key in the guest", () -> body(api, "/v1/vms/default/screen/serial", "alice-token"),
+                    s -> s.contains("KIT kbd ") && !s.substring(s.lastIndexOf("KIT kbd ")).startsWith("KIT kbd ready"), T);
+            assertTrue(kbd.contains("KIT kbd ok scancodes=1e,9e"), kbd);
             // Token in the subprotocol (as a browser sends it) and RGB565 big-endian, a second viewer at once.
             try (WebSocketStream s1 = vnc(api, "screen", "alice-token", false);
                  RfbViewer v1 = new RfbViewer(s1.in, s1.out, s1).handshake();

@@ -105,6 +105,13 @@ final class RfbViewer implements AutoCloseable {
         }
     }
 
+    /** KeyEvent: an X11 keysym pressed or released. */
+    void key(int keysym, boolean down) throws IOException {
+        out.write(new byte[] {4, (byte) (down ? 1 : 0), 0, 0});
+        out.writeInt(keysym);
+        out.flush();
+    }
+
     @Override
     public void close() throws Exception {
         closer.close();

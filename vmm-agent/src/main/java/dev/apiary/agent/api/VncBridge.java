@@ -74,7 +74,14 @@ final class VncBridge {
             }
         });
         ws.handler(this::fromViewer);
-        ws.closeHandler(v -> close());
+        // The viewer's last input (keys typed just before it left) still reaches the VMM: close after it.
+        ws.closeHandler(v -> {
+            try {
+                toVmm.execute(this::close);
+            } catch (RejectedExecutionException e) {
+                close();
+            }
+        });
         ws.exceptionHandler(e -> {
             LOG.debugf("VNC of %s: %s", name, e.getMessage());
             close();
@@ -134,7 +141,7 @@ final class VncBridge {
 
     private void close() {
         if (!closed.compareAndSet(false, true)) return;
-        toVmm.shutdownNow();
+        toVmm.shutdown(); // queued writes fail fast once the socket is closed; a blocked one is released by the close
         try {
             vnc.close();
         } catch (IOException ignored) {
