@@ -116,7 +116,7 @@ public final class Chipset {
         fwCfg.addItem(FwCfg.MAX_CPUS, FwCfg.le16(m.config().cpus()));
         fwCfg.addItem(FwCfg.RAM_SIZE, FwCfg.le64(m.config().memoryBytes()));
         fwCfg.addItem(FwCfg.NOGRAPHIC, FwCfg.le16(m.config().display() == null ? 1 : 0));
-        fwCfg.addFile("etc/e820", e820File(E820Map.of(m.layout())));
+        fwCfg.addFile("etc/e820", e820File(m.e820()));
         List<String> order = new ArrayList<>();
         for (int i = 0; i < m.config().disks().size(); i++) {
             order.add(String.format("/pci@i0cf8/pci%x,%x@%x/namespace@1,0", NvmeConfig.DEFAULT_VENDOR_ID,
