@@ -53,6 +53,16 @@ public final class MockApiServer implements AutoCloseable {
         dispatcher.forbidReads(pathPart);
     }
 
+    /** 409 Conflict answers so far. */
+    public long conflicts() {
+        return dispatcher.conflicts();
+    }
+
+    /** Requests answered so far, per "METHOD resource": {count, nanoseconds, conflicts}. */
+    public Map<String, long[]> requests() {
+        return dispatcher.requests();
+    }
+
     public NamespacedKubernetesClient newClient() {
         return server.createClient();
     }
