@@ -36,6 +36,8 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
     /** "METHOD resource[/status]" → {requests, nanoseconds in the dispatcher, 409 answers}. */
     private final Map<String, long[]> requests = new ConcurrentHashMap<>();
     private final AtomicLong conflicts = new AtomicLong();
+    /** User-Agent → {writes, 409 answers}: which writer collided how often (tests give each side its own agent). */
+    private final Map<String, long[]> writers = new ConcurrentHashMap<>();
 
     /** Requests answered with an error instead (a 403 from RBAC, a 404 for a CRD not installed), or null. */
     private volatile Refusal refusal;
@@ -62,6 +64,14 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
             long[] c = requests.computeIfAbsent(request.getMethod() + " " + resource(request.getPath()), k -> new long[3]);
             boolean conflict = response != null && response.code() == 409;
             if (conflict) conflicts.incrementAndGet();
+            if (!request.getMethod().equals("GET")) {
+                String ua = String.valueOf(request.getHeader("User-Agent"));
+                long[] w = writers.computeIfAbsent(ua, k -> new long[2]);
+                synchronized (w) {
+                    w[0]++;
+                    if (conflict) w[1]++;
+                }
+            }
             synchronized (c) {
                 c[0]++;
                 c[1] += System.nanoTime() - t0;
@@ -84,6 +94,17 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
     public Map<String, long[]> requests() {
         Map<String, long[]> out = new TreeMap<>();
         requests.forEach((k, v) -> {
+            synchronized (v) {
+                out.put(k, v.clone());
+            }
+        });
+        return out;
+    }
+
+    /** Per User-Agent: {writes, 409 answers} so far. */
+    public Map<String, long[]> writers() {
+        Map<String, long[]> out = new TreeMap<>();
+        writers.forEach((k, v) -> {
             synchronized (v) {
                 out.put(k, v.clone());
             }
