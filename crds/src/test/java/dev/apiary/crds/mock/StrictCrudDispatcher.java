@@ -36,6 +36,8 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
     /** "METHOD resource[/status]" → {requests, nanoseconds in the dispatcher, 409 answers}. */
     private final Map<String, long[]> requests = new ConcurrentHashMap<>();
     private final AtomicLong conflicts = new AtomicLong();
+    /** Nanoseconds spent holding the write lock (writes are serialised): the server's busy time on writes. */
+    private final AtomicLong writeBusy = new AtomicLong();
     /** User-Agent → {writes, 409 answers}: which writer collided how often (tests give each side its own agent). */
     private final Map<String, long[]> writers = new ConcurrentHashMap<>();
 
@@ -112,6 +114,11 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
         return out;
     }
 
+    /** Nanoseconds the server has spent on writes so far, one at a time: divided by the wall time, its write load. */
+    public long writeBusyNanos() {
+        return writeBusy.get();
+    }
+
     /** 409 Conflict answers so far. */
     public long conflicts() {
         return conflicts.get();
@@ -128,6 +135,15 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
 
     @Override
     public synchronized MockResponse handleUpdate(RecordedRequest request) {
+        long t0 = System.nanoTime();
+        try {
+            return update(request);
+        } finally {
+            writeBusy.addAndGet(System.nanoTime() - t0);
+        }
+    }
+
+    private MockResponse update(RecordedRequest request) {
         String path = request.getPath().split("\\?")[0];
         if (path.contains("/apis/apiary.dev/")) {
             try {
@@ -157,17 +173,32 @@ public class StrictCrudDispatcher extends KubernetesCrudDispatcher {
 
     @Override
     public synchronized MockResponse handleCreate(RecordedRequest request) {
-        return super.handleCreate(request);
+        long t0 = System.nanoTime();
+        try {
+            return super.handleCreate(request);
+        } finally {
+            writeBusy.addAndGet(System.nanoTime() - t0);
+        }
     }
 
     @Override
     public synchronized MockResponse handlePatch(RecordedRequest request) {
-        return super.handlePatch(request);
+        long t0 = System.nanoTime();
+        try {
+            return super.handlePatch(request);
+        } finally {
+            writeBusy.addAndGet(System.nanoTime() - t0);
+        }
     }
 
     @Override
     public synchronized MockResponse handleDelete(String path) {
-        return super.handleDelete(path);
+        long t0 = System.nanoTime();
+        try {
+            return super.handleDelete(path);
+        } finally {
+            writeBusy.addAndGet(System.nanoTime() - t0);
+        }
     }
 
     private static MockResponse status(int code, String reason, String message) {

@@ -84,6 +84,11 @@ public final class MockCluster implements AutoCloseable {
         return dispatcher.requests();
     }
 
+    /** Nanoseconds the server spent on writes so far (they are serialised). */
+    public long writeBusyNanos() {
+        return dispatcher.writeBusyNanos();
+    }
+
     /** 409 Conflict answers so far. */
     public long conflicts() {
         return dispatcher.conflicts();
