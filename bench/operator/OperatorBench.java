@@ -26,8 +26,8 @@ public class OperatorBench {
         for (String a : args) sizes.add(Integer.parseInt(a));
         if (sizes.isEmpty()) sizes = List.of(100, 1000);
         System.out.println("| VMs | create→all Scheduled (s) | VMs/s | latency p50 (ms) | p99 (ms) | operator heap (MiB) "
-                + "| mock write load |");
-        System.out.println("|---:|---:|---:|---:|---:|---:|---:|");
+                + "| mock write load | server writes/s |");
+        System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (int n : sizes) run(n);
         System.out.println();
         System.out.println("Backlog: the VMs exist before the operator starts (its binding rate alone, not the creator's):");
@@ -63,6 +63,7 @@ public class OperatorBench {
                     VmApi::of);
             long t0 = System.nanoTime();
             long busy0 = k.writeBusyNanos();
+            long writes0 = writes(k);
             // CREATORS clients create in parallel (as kube-scheduler's scheduler_perf does): one client waiting for each
             // answer would cap the rate at 1/(create latency) before the operator is even involved.
             ExecutorService creators = Executors.newFixedThreadPool(CREATORS);
@@ -81,6 +82,7 @@ public class OperatorBench {
             while (scheduled.size() < n) Thread.sleep(10);
             long t1 = System.nanoTime();
             double load = (k.writeBusyNanos() - busy0) / (double) (t1 - t0);
+            double writeRate = (writes(k) - writes0) / ((t1 - t0) / 1e9);
             List<Long> lat = new ArrayList<>();
             for (var e : scheduled.entrySet()) lat.add((e.getValue() - created.get(e.getKey())) / 1_000_000);
             Collections.sort(lat);
@@ -91,9 +93,9 @@ public class OperatorBench {
             gc();
             long without = used();
             double secs = (t1 - t0) / 1e9;
-            System.out.printf("| %d | %.2f | %.0f | %d | %d | %.1f | %.0f %% |%n", n, secs, n / secs, lat.get(lat.size() / 2),
-                    lat.get(Math.min(lat.size() - 1, (int) Math.ceil(lat.size() * 0.99) - 1)),
-                    (withOperator - without) / 1048576.0, 100 * load);
+            System.out.printf("| %d | %.2f | %.0f | %d | %d | %.1f | %.0f %% | %.0f |%n", n, secs, n / secs,
+                    lat.get(lat.size() / 2), lat.get(Math.min(lat.size() - 1, (int) Math.ceil(lat.size() * 0.99) - 1)),
+                    (withOperator - without) / 1048576.0, 100 * load, writeRate);
             if (base < 0) System.out.println(base);
             if (Boolean.getBoolean("bench.threads")) threadCpu();
             if (Boolean.getBoolean("bench.requests")) {
@@ -130,6 +132,12 @@ public class OperatorBench {
             System.out.printf("| %d | %.2f | %.0f | %.0f %% |%n", n, secs, n / secs,
                     100 * (k.writeBusyNanos() - busy0) / (double) (t1 - t0));
         }
+    }
+
+    /** Writes (every request but GET) the mock answered so far: creates, patches, events. */
+    static long writes(MockCluster k) {
+        return k.requests().entrySet().stream().filter(e -> !e.getKey().startsWith("GET")).mapToLong(e -> e.getValue()[0])
+                .sum();
     }
 
     static void alone(int n) throws Exception {
