@@ -7,7 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -31,8 +30,14 @@ public final class SpecValidation {
      */
     private static final Pattern QUANTITY = Pattern.compile(
             "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$");
+    private static final String TAP = "^tap$";
+    private static final String VIRTIO = "^virtio$";
+    private static final String MAC = "^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$";
+    private static final String TAP_NAME = "^[A-Za-z0-9_.-]{1,15}$";
     /** The schema's patterns, compiled once (the operator validates every VM on every decision). */
-    private static final Map<String, Pattern> PATTERNS = new ConcurrentHashMap<>();
+    private static final Map<String, Pattern> PATTERNS = Map.of(VirtualMachineSpec.RELATIVE_PATH, RELATIVE_PATH,
+            VirtualMachineSpec.NAME, NAME, TAP, Pattern.compile(TAP), VIRTIO, Pattern.compile(VIRTIO),
+            MAC, Pattern.compile(MAC), TAP_NAME, Pattern.compile(TAP_NAME));
     private static final BigDecimal MIN_MEMORY_BYTES = BigDecimal.valueOf(64L << 20);
     private static final int MAX_PATH = 4096;
 
@@ -149,7 +154,8 @@ public final class SpecValidation {
 
         /** As OpenAPI's {@code pattern}: an unanchored search (the CRD's patterns carry their own anchors). */
         void pattern(String field, String value, String regex) {
-            if (!PATTERNS.computeIfAbsent(regex, Pattern::compile).matcher(value).find()) {
+            Pattern p = PATTERNS.get(regex);
+            if (!(p != null ? p : Pattern.compile(regex)).matcher(value).find()) {
                 invalid(field, value, "should match '" + regex + "'");
             }
         }
@@ -226,12 +232,12 @@ public final class SpecValidation {
                     invalid(f, "null", "must be of type object");
                     continue;
                 }
-                if (n.backend != null) pattern(f + ".backend", n.backend, "^tap$");
-                if (n.macAddress != null) pattern(f + ".macAddress", n.macAddress, "^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$");
-                if (n.model != null) pattern(f + ".model", n.model, "^virtio$");
+                if (n.backend != null) pattern(f + ".backend", n.backend, TAP);
+                if (n.macAddress != null) pattern(f + ".macAddress", n.macAddress, MAC);
+                if (n.model != null) pattern(f + ".model", n.model, VIRTIO);
                 if (n.name == null) required(f + ".name");
                 else pattern(f + ".name", n.name, VirtualMachineSpec.NAME);
-                if (n.tapName != null) pattern(f + ".tapName", n.tapName, "^[A-Za-z0-9_.-]{1,15}$");
+                if (n.tapName != null) pattern(f + ".tapName", n.tapName, TAP_NAME);
             }
         }
 
