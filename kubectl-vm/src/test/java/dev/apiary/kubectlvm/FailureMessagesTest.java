@@ -31,7 +31,7 @@ class FailureMessagesTest {
     void setUp() {
         server = new KubernetesMockServer(new io.fabric8.mockwebserver.Context(),
                 new io.fabric8.mockwebserver.MockWebServer(), new java.util.HashMap<>(),
-                new io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher(), false);
+                new dev.apiary.crds.mock.StrictCrudDispatcher(), false);
         server.init();
         client = server.createClient();
         for (String crd : List.of("virtualmachines.apiary.dev-v1.yml", "vmmnodes.apiary.dev-v1.yml")) {
