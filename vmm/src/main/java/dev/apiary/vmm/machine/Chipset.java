@@ -206,7 +206,7 @@ public final class Chipset {
     /** Writes the ACPI tables into guest RAM and returns the RSDP's address. */
     long writeAcpiTables(GuestMemory memory) {
         AcpiTables t = AcpiTables.build(new AcpiTables.Config(machine.config().cpus(), machine.layout(),
-                Set.of(1, 2, 3, 4), false));
+                Set.of(1, 2, 3, 4), true));
         try {
             t.writeTo(memory);
         } catch (GuestMemoryException e) {

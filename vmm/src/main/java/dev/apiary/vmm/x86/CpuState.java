@@ -402,14 +402,6 @@ public final class CpuState {
     static final long ARCH_CAPABILITIES = 1L | 1L << 4 | 1L << 5 | 1L << 6 | 1L << 8 | 1L << 13 | 1L << 14 | 1L << 15
             | 1L << 20 | 1L << 24 | 1L << 26 | 1L << 27;
 
-    /**
-     * Sets an MSR as firmware would before the operating system starts (the VMM's direct kernel boot); false
-     * for an MSR this CPU does not have or a value it refuses.
-     */
-    public boolean setMsr(int index, long value) {
-        return writeMsr(index, value);
-    }
-
     static boolean knownMsr(int index) {
         return switch (index) {
             case MSR_TSC, MSR_APIC_BASE, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE,

@@ -138,6 +138,10 @@ class LinuxBootTest {
         // Linux's nvme driver sees the disk, with one MSI-X-driven hardware queue per vCPU
         assertTrue(r.output().contains("APIARY-NVME size=131072 hwqueues=" + cpus + " msix=" + (cpus + 1)),
                 "nvme0n1 with " + cpus + " hardware queues on MSI-X (and the admin queue)");
+        // the 8042 found through the DSDT's PNP0303/PNP0F13, and its keyboard answering atkbd's probe
+        assertTrue(r.output().contains("serio: i8042 KBD port at 0x60,0x64 irq 1"), "i8042 keyboard port");
+        assertTrue(r.output().contains("serio: i8042 AUX port at 0x60,0x64 irq 12"), "i8042 mouse port");
+        assertTrue(r.output().contains("input: AT Translated Set 2 keyboard"), "PS/2 keyboard");
         String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(pattern()));
         assertTrue(r.output().contains("APIARY-READBACK " + md5), "the pattern read back after drop_caches");
         byte[] onDisk = new byte[1 << 20];

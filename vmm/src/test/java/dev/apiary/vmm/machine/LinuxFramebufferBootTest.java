@@ -4,13 +4,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import dev.apiary.crds.VirtualMachineSpec.RebootPolicy;
-import dev.apiary.vmm.accel.kvm.HostFacts;
-import dev.apiary.vmm.accel.kvm.KvmAccelerator;
 import dev.apiary.vmm.cpu.GuestStop;
 import dev.apiary.vmm.display.Frame;
 import dev.apiary.vmm.display.Framebuffer;
 import dev.apiary.vmm.display.Png;
-import dev.apiary.vmm.machine.DistributionKernelBootTest.Cpio;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +16,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,25 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * described in screen_info and fbcon draws the console there — the screen is not blank once the guest has written to
  * tty1, and it changes when the guest writes again.
  *
- * <p>Runs where KVM runs full guests; on the software CPU only on demand ({@code -Dapiary.linux.emulated=true}), since
- * a boot to userspace takes over a minute there (measured: 1 vCPU, about 75 s wall on a quiet 2-core machine).
+ * <p>Runs on every accelerator this host has.
  */
 class LinuxFramebufferBootTest {
     private static final int W = 1024;
     private static final int H = 768;
-
-    private static Accelerator accelerator() {
-        if (KvmAccelerator.unavailableReason() == null && HostFacts.probe().fullGuests()) {
-            return Accelerator.KVM;
-        }
-        boolean onDemand = Boolean.getBoolean("apiary.linux.emulated");
-        if (!onDemand) {
-            System.out.println("SKIP LinuxFramebufferBootTest: no KVM with full guests here; on the software CPU it runs"
-                    + " with -Dapiary.linux.emulated=true (over a minute)");
-        }
-        Assumptions.assumeTrue(onDemand, "on the software CPU only with -Dapiary.linux.emulated=true");
-        return Accelerator.Emulated;
-    }
 
     /** Pixels that are not black. */
     private static int lit(Frame f) {
@@ -57,9 +38,8 @@ class LinuxFramebufferBootTest {
         return n;
     }
 
-    @Test
-    void fbconDrawsTheConsoleOnTheLinearFramebuffer(@TempDir Path dir) throws Exception {
-        Accelerator accel = accelerator();
+    @OnEveryAccelerator
+    void fbconDrawsTheConsoleOnTheLinearFramebuffer(Accelerator accel, @TempDir Path dir) throws Exception {
         Process fetch = new ProcessBuilder(GuestKit.ROOT.resolve("scripts/fetch-debian-guest").toString())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<String> paths = new String(fetch.getInputStream().readAllBytes()).lines().toList();
