@@ -22,6 +22,8 @@ abstract class Block {
      * published; the block is used only while the next linear page still maps there.
      */
     long tailPage = -1;
+    /** The decoded-code page of the block's first instruction (set before publication); the block is stale once it is invalid. */
+    X86Platform.CodePage page;
 
     Block(long rip, Insn[] insns) {
         this.rip = rip;

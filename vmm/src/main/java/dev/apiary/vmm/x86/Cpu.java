@@ -52,6 +52,10 @@ public final class Cpu implements VcpuSignals {
     final CpuState s;
     final GuestFault fault = new GuestFault();
     final Mmu mmu;
+    /** The fast TLB of the current privilege level ({@link Mmu#fastSup} or {@link Mmu#fastUser}), for translated blocks. */
+    long[] fastTlb;
+    /** The platform's per-page "holds decoded code" map, which translated stores check. */
+    final byte[] codeMap;
     private final Decoder decoder = new Decoder(fault);
     private final CpuBus bus;
 
@@ -111,8 +115,13 @@ public final class Cpu implements VcpuSignals {
         this.bus = platform.bus;
         this.s = new CpuState(apic, platform.clock);
         this.mmu = new Mmu(s, platform, fault);
+        this.fastTlb = mmu.fastSup;
+        this.codeMap = platform.codeMap;
         this.interp = new Interp(this);
         Arrays.fill(codeTag, -1);
+        if (platform.profile != null) {
+            platform.profile.add(this);
+        }
         reset();
     }
 
@@ -169,10 +178,18 @@ public final class Cpu implements VcpuSignals {
         return interpreted;
     }
 
+    /** Translated blocks run (each entry of a block, a chain step or a loop's first pass), for the statistics. */
+    private long blockRuns;
+    /** Whether the vCPU is inside {@link #runBlocks} (for the sampling profile), and the block it ran last. */
+    boolean inBlocks;
+    Block runningBlock;
+
     /** Where this vCPU's instructions ran, and what the VM's code cache did: for {@code -Dapiary.x86.stats}. */
     public String statistics() {
-        return String.format("%,d instructions, %.1f%% interpreted; VM: %s", icount,
-                icount == 0 ? 0.0 : 100.0 * interpreted / icount, platform.statistics());
+        return String.format("%,d instructions, %.1f%% interpreted, %,d block runs (%.1f instructions each); VM: %s%s",
+                icount, icount == 0 ? 0.0 : 100.0 * interpreted / icount, blockRuns,
+                (icount - interpreted) / Math.max(1.0, blockRuns), platform.statistics(),
+                platform.profile == null ? "" : "\n" + platform.profile.report(40));
     }
 
     public void requestExit() {
@@ -237,6 +254,11 @@ public final class Cpu implements VcpuSignals {
     /** What went wrong when {@link #run} returned {@link Exit#INTERNAL_ERROR}, else null. */
     public String internalError() {
         return internalError;
+    }
+
+    /** The instruction run last (racy: for the sampling profile). */
+    Insn lastInsn() {
+        return ringInsn[(ringPos - 1) & (RING - 1)];
     }
 
     public String recentInstructions() {
@@ -320,7 +342,7 @@ public final class Cpu implements VcpuSignals {
             do {
                 Block b = translate && blockHead ? findBlock() : null;
                 if (b != null) {
-                    runBlock(b, limit, end);
+                    runBlocks(b, limit, end);
                 } else {
                     step();
                 }
@@ -389,6 +411,7 @@ public final class Cpu implements VcpuSignals {
             cpl = s.cpl();
         }
         stackSize = codeMode == 64 ? 8 : (s.attr[SS] & 0x4000) != 0 ? 4 : 2;
+        fastTlb = cpl == 3 ? mmu.fastUser : mmu.fastSup;
     }
 
     // ---- fetch and execute --------------------------------------------------------------------------------
@@ -452,6 +475,10 @@ public final class Cpu implements VcpuSignals {
         if (codeMode != 64 || shadow != 0 || (s.flagsRest & TF) != 0) {
             return null;
         }
+        Block cached = cachedBlock(rip);
+        if (cached != null) {
+            return cached;
+        }
         if (!CpuState.canonical(rip)) {
             return null;
         }
@@ -469,7 +496,7 @@ public final class Cpu implements VcpuSignals {
         if (blocks != null) {
             Block b = (Block) BLOCKS.getAcquire(blocks, off);
             if (b != null) {
-                return b.rip == rip && tailStillMapped(b) ? b : null;
+                return b.rip == rip && tailStillMapped(b) ? remember(b) : null;
             }
         }
         short[] heat = cp.heat;
@@ -494,13 +521,43 @@ public final class Cpu implements VcpuSignals {
         if (platform.translateThreshold == 1) {
             // the test mode: every block translated at once, on this thread, so every instruction runs translated
             Block b = platform.translator.translate(rip, insns);
+            b.page = cp;
             b.tailPage = blockTailPage;
             BLOCKS.setRelease(blocks, off, b);
-            return tailStillMapped(b) ? b : null;
+            return tailStillMapped(b) ? remember(b) : null;
         }
         BLOCKS.setRelease(blocks, off, PENDING);
-        platform.translator.translateLater(rip, insns, blockTailPage, blocks, off, NO_BLOCK);
+        platform.translator.translateLater(rip, insns, cp, blockTailPage, blocks, off, NO_BLOCK);
         return null;
+    }
+
+    // The jump cache: translated blocks by linear RIP, each entry valid within one TLB generation and privilege
+    // level (as the code-page cache), while its code page holds its code. Consecutive blocks find each other
+    // here without a page lookup; a page whose blocks run on into the next one was checked when entered here.
+    private static final int JUMP_CACHE = 4096;
+    private final Block[] jumpBlocks = new Block[JUMP_CACHE];
+    private final int[] jumpContext = new int[JUMP_CACHE];
+
+    private static int jumpSlot(long rip) {
+        return (int) (rip ^ (rip >>> 12)) & (JUMP_CACHE - 1);
+    }
+
+    private int jumpContext() {
+        return mmu.generation << 1 | (cpl == 3 ? 1 : 0);
+    }
+
+    /** The valid translated block at linear {@code rip} in the jump cache, or null. */
+    private Block cachedBlock(long rip) {
+        int h = jumpSlot(rip);
+        Block b = jumpBlocks[h];
+        return b != null && b.rip == rip && jumpContext[h] == jumpContext() && b.page.valid ? b : null;
+    }
+
+    private Block remember(Block b) {
+        int h = jumpSlot(b.rip);
+        jumpBlocks[h] = b;
+        jumpContext[h] = jumpContext();
+        return b;
     }
 
     /**
@@ -511,12 +568,26 @@ public final class Cpu implements VcpuSignals {
         if (b.tailPage == -1) {
             return true;
         }
-        try {
-            return (mmu.translate(((b.rip >>> 12) + 1) << 12, Mmu.EXEC, cpl == 3) & ~0xFFFL) == b.tailPage;
-        } catch (GuestFault f) {
-            return false; // the interpreter meets the fault when it gets there
+        int context = jumpContext();
+        if (b.rip == tailMissRip && context == tailMissContext) {
+            return false;
         }
+        long cr2 = s.cr2;
+        try {
+            if ((mmu.translate(((b.rip >>> 12) + 1) << 12, Mmu.EXEC, cpl == 3) & ~0xFFFL) == b.tailPage) {
+                return true;
+            }
+        } catch (GuestFault f) {
+            s.cr2 = cr2; // a probe, not an access: the interpreter meets the fault if it gets there
+        }
+        tailMissRip = b.rip;
+        tailMissContext = context;
+        return false;
     }
+
+    /** The last block whose tail page did not map as when it was translated (a negative cache for findBlock). */
+    private long tailMissRip = -1;
+    private int tailMissContext;
 
     /** Decodes from RIP up to a block end, all in this page: the instructions a block there would hold. */
     private List<Insn> blockAt(long rip) {
@@ -574,25 +645,52 @@ public final class Cpu implements VcpuSignals {
 
     private static final int BLOCK_BUDGET = 16384;
 
-    private void runBlock(Block b, long limit, long end) {
-        int k = ringPos;
-        ringRip[k] = b.rip;
-        ringLinear[k] = b.rip;
-        ringInsn[k] = b.insns[0];
-        ringPos = (k + 1) & (RING - 1);
+    /**
+     * Runs block {@code b} and the blocks that follow it through the jump cache, until one leaves to code not
+     * translated yet, an event or MMIO write needs the run loop, or the budget is spent.
+     */
+    private void runBlocks(Block b, long limit, long end) {
         blockHead = true;
+        inBlocks = true;
         try {
-            // a translated loop may run past the next APIC poll, by at most BLOCK_BUDGET instructions: at its speed
-            // that is tens of microseconds, and it gives HotSpot the back-edge counts that get the loop compiled
-            icount += b.run(this, (int) Math.max(limit - icount, Math.min(end - icount, BLOCK_BUDGET)));
-        } catch (GuestFault f) {
-            icount += blockDone + 1;
-            if (++b.faults == FAULTS_BEFORE_CUT) {
-                cutBefore(b, s.rip);
+            chain(b, limit, end);
+        } finally {
+            inBlocks = false;
+        }
+    }
+
+    private void chain(Block b, long limit, long end) {
+        for (;;) {
+            blockRuns++;
+            runningBlock = b;
+            int k = ringPos;
+            ringRip[k] = b.rip;
+            ringLinear[k] = b.rip;
+            ringInsn[k] = b.insns[0];
+            ringPos = (k + 1) & (RING - 1);
+            try {
+                // a translated loop may run past the next APIC poll, by at most BLOCK_BUDGET instructions: at its
+                // speed that is tens of microseconds, and it gives HotSpot the back-edge counts that get the loop
+                // compiled
+                icount += b.run(this, (int) Math.max(limit - icount, Math.min(end - icount, BLOCK_BUDGET)));
+            } catch (GuestFault f) {
+                icount += blockDone + 1;
+                if (++b.faults == FAULTS_BEFORE_CUT) {
+                    cutBefore(b, s.rip);
+                }
+                deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
+                return;
+            } catch (RuntimeException e) {
+                internalError(s.rip, e);
+                return;
             }
-            deliverEvent(f.vector, f.hasError ? f.errorCode : -1, false, false);
-        } catch (RuntimeException e) {
-            internalError(s.rip, e);
+            if (events != 0 || mmu.mmioWritten || icount >= limit) {
+                return;
+            }
+            b = cachedBlock(s.rip);
+            if (b == null) {
+                return;
+            }
         }
     }
 
@@ -618,13 +716,18 @@ public final class Cpu implements VcpuSignals {
             return;
         }
         BLOCKS.setRelease(blocks, off, NO_BLOCK);
+        int h = jumpSlot(b.rip);
+        if (jumpBlocks[h] == b) {
+            jumpBlocks[h] = null;
+        }
         List<Insn> head = Arrays.asList(b.insns).subList(0, n);
         if (platform.translateThreshold == 1) {
             Block t = platform.translator.translate(b.rip, head);
+            t.page = b.page;
             t.tailPage = b.tailPage;
             BLOCKS.setRelease(blocks, off, t);
         } else {
-            platform.translator.translateLater(b.rip, head, b.tailPage, blocks, off, NO_BLOCK);
+            platform.translator.translateLater(b.rip, head, b.page, b.tailPage, blocks, off, NO_BLOCK);
         }
     }
 
@@ -747,6 +850,34 @@ public final class Cpu implements VcpuSignals {
 
     void write(int seg, long off, int size, long v) {
         mmu.write(linear(seg, off, size, Mmu.WRITE), size, v, cpl == 3);
+    }
+
+    // The full paths of translated blocks' accesses (BlockMemory): 64-bit mode, the linear address formed.
+
+    private void checkCanonical(int seg, long lin) {
+        if (!CpuState.canonical(lin)) {
+            throw fault(seg == SS ? GuestFault.SS : GuestFault.GP, 0);
+        }
+    }
+
+    long readLinear(int seg, long lin, int size) {
+        checkCanonical(seg, lin);
+        return mmu.read(lin, size, cpl == 3);
+    }
+
+    /** Faults unless all {@code size} bytes are writable, then reads them (the read of a read-modify-write). */
+    long readForWriteLinear(int seg, long lin, int size) {
+        checkCanonical(seg, lin);
+        mmu.translateWrite(lin, size, cpl == 3);
+        return mmu.read(lin, size, cpl == 3);
+    }
+
+    /** Returns whether the store hit decoded code or MMIO: the translated block then ends after the instruction. */
+    boolean writeLinear(int seg, long lin, int size, long v) {
+        checkCanonical(seg, lin);
+        mmu.codeWritten = false;
+        mmu.write(lin, size, v, cpl == 3);
+        return mmu.codeWritten || mmu.mmioWritten;
     }
 
     /** Supervisor (implicit) accesses: descriptor tables, the TSS, the IDT. */

@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * Linear-to-physical translation (SDM Vol. 3A chapter 4: 32-bit, PAE and 4-level paging with A/D bits, NX, WP,
@@ -16,8 +17,17 @@ import java.nio.ByteOrder;
  */
 final class Mmu {
     static final int READ = 0, WRITE = 1, EXEC = 2;
-    private static final int TLB_SIZE = 1024;
+    static final int TLB_SIZE = 1024;
+    /**
+     * The fast TLB's entry layout (four longs per entry, one array per privilege level): the linear page number
+     * when the page may be read, or written, at that level and lies wholly in direct RAM (else -1, which no page
+     * number equals); the host address of the page; its physical page number (for the code-page check).
+     */
+    static final int FAST_READ = 0, FAST_WRITE = 1, FAST_HOST = 2, FAST_PPN = 3;
     private static final int GLOBAL = 1 << 6;
+    /** Permission bit: the entry is a 4 KiB piece of a 2 MiB, 4 MiB or 1 GiB page. */
+    private static final int LARGE = 1 << 7;
+    private static final int LARGE_SIZE = 256;
     static final VarHandle SHORT = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     static final VarHandle LONG = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -33,6 +43,25 @@ final class Mmu {
     /** The RAM chunk holding the entry's whole physical page and the page's offset in it (null: not all RAM). */
     private final ByteBuffer[] tlbRam = new ByteBuffer[TLB_SIZE];
     private final int[] tlbRamOff = new int[TLB_SIZE];
+    /**
+     * The fast TLB for supervisor and user accesses (layout FAST_*): a hit is one compare of the page number of
+     * an access's last byte against the tag at its first byte's index, so a page-crossing access (or a
+     * non-canonical address, which no tag holds) always misses. Only pages of direct RAM get tags; MMIO and
+     * heap-buffer RAM take the full path.
+     */
+    final long[] fastSup = new long[TLB_SIZE * 4];
+    final long[] fastUser = new long[TLB_SIZE * 4];
+    /** Per physical page: nonzero when it holds decoded code (X86Platform.codeMap); every fast store checks it. */
+    private final byte[] codeMap;
+    /**
+     * The 2 MiB pieces of large pages walked recently (tag: linear >>> 21, or -1), so a TLB miss inside a large
+     * page (the kernel's direct map, its text, the decompressor's identity map) fills its entry without a walk.
+     */
+    private final long[] largeTag = new long[LARGE_SIZE];
+    private final long[] largePhys = new long[LARGE_SIZE];
+    private final int[] largePerm = new int[LARGE_SIZE];
+    /** Whether some TLB entry may hold a piece of a large page (INVLPG then drops them all). */
+    private boolean largePieces;
     /** Bumped by every flush: the CPU's cached code-page lookup is valid only within one generation. */
     int generation;
     /** Set by every MMIO write; the CPU then asks the local APIC for interrupts again. */
@@ -46,21 +75,46 @@ final class Mmu {
         this.chunks = platform.chunks;
         this.limits = platform.chunkLimits;
         this.fault = fault;
+        this.codeMap = platform.codeMap;
         flush(false);
     }
 
     void flush(boolean keepGlobal) {
         for (int i = 0; i < TLB_SIZE; i++) {
             if (!keepGlobal || (tlbPerm[i] & GLOBAL) == 0) {
-                tlbTag[i] = -1;
+                drop(i);
             }
         }
+        for (int j = 0; j < LARGE_SIZE; j++) {
+            if (!keepGlobal || (largePerm[j] & GLOBAL) == 0) {
+                largeTag[j] = -1;
+            }
+        }
+        largePieces &= keepGlobal;
         generation++;
     }
 
-    void invlpg(long linear) {
-        int i = (int) (linear >>> 12) & (TLB_SIZE - 1);
+    private void drop(int i) {
         tlbTag[i] = -1;
+        int k = i << 2;
+        fastSup[k + FAST_READ] = fastSup[k + FAST_WRITE] = fastUser[k + FAST_READ] = fastUser[k + FAST_WRITE] = -1;
+    }
+
+    /**
+     * INVLPG drops the translations of the page holding {@code linear} (SDM Vol. 3A 4.10.4.1); when that may be a
+     * large page, whose pieces sit in many entries, every piece of every large page goes.
+     */
+    void invlpg(long linear) {
+        drop((int) (linear >>> 12) & (TLB_SIZE - 1));
+        if (largePieces) {
+            for (int i = 0; i < TLB_SIZE; i++) {
+                if ((tlbPerm[i] & LARGE) != 0) {
+                    drop(i);
+                }
+            }
+            Arrays.fill(largeTag, -1);
+            largePieces = false;
+        }
         generation++;
     }
 
@@ -77,6 +131,12 @@ final class Mmu {
     private long walk(long linear, int acc, boolean user) {
         long lpn = linear >>> 12;
         int i = (int) lpn & (TLB_SIZE - 1);
+        int j = (int) (linear >>> 21) & (LARGE_SIZE - 1);
+        if (largeTag[j] == linear >>> 21 && (largePerm[j] & (1 << (acc * 2 + (user ? 1 : 0)))) != 0) {
+            long phys = largePhys[j] | (linear & 0x1F_F000L);
+            fill(i, lpn, phys, largePerm[j]);
+            return phys | (linear & 0xFFF);
+        }
         if ((s.cr0 & 0x8000_0000L) == 0) {
             fill(i, lpn, linear & ~0xFFFL, 0x3F);
             return linear;
@@ -195,6 +255,14 @@ final class Mmu {
         if ((e & 0x100) != 0 && (s.cr4 & 0x80) != 0) {
             perm |= GLOBAL;
         }
+        if (pageSize > 4096) {
+            perm |= LARGE;
+            largePieces = true;
+            int j = (int) (linear >>> 21) & (LARGE_SIZE - 1);
+            largeTag[j] = linear >>> 21;
+            largePhys[j] = (pageBase + (linear & (pageSize - 1))) & ~0x1F_FFFFL;
+            largePerm[j] = perm;
+        }
         fill(i, lpn, phys, perm);
         return phys | (linear & 0xFFF);
     }
@@ -206,6 +274,16 @@ final class Mmu {
         ByteBuffer b = ram(phys, 4096);
         tlbRam[i] = b;
         tlbRamOff[i] = (int) (phys & 0x3FFF_FFFFL);
+        // the fast TLB: host addresses only for a whole page of direct RAM, tags only for canonical pages
+        long host = b == null ? 0 : platform.chunkHost[(int) (phys >>> 30)];
+        boolean fast = host != 0 && CpuState.canonical(lpn << 12);
+        int k = i << 2;
+        fastSup[k + FAST_READ] = fast && (perm & 1) != 0 ? lpn : -1;
+        fastSup[k + FAST_WRITE] = fast && (perm & 4) != 0 ? lpn : -1;
+        fastUser[k + FAST_READ] = fast && (perm & 2) != 0 ? lpn : -1;
+        fastUser[k + FAST_WRITE] = fast && (perm & 8) != 0 ? lpn : -1;
+        fastSup[k + FAST_HOST] = fastUser[k + FAST_HOST] = fast ? host + (phys & 0x3FFF_FFFFL) : 0;
+        fastSup[k + FAST_PPN] = fastUser[k + FAST_PPN] = phys >>> 12;
     }
 
     private void setAccessed(long entryAddr, long e, int size) {
@@ -249,6 +327,11 @@ final class Mmu {
     // ---- linear access (the caller has applied segmentation) ----------------------------------------------
 
     long read(long linear, int size, boolean user) {
+        long[] fast = user ? fastUser : fastSup;
+        int k = ((int) (linear >>> 12) & (TLB_SIZE - 1)) << 2;
+        if (fast[k + FAST_READ] == (linear + size - 1) >>> 12) {
+            return HostRam.load(fast[k + FAST_HOST] + (linear & 0xFFF), size);
+        }
         int po = (int) linear & 0xFFF;
         if (po + size <= 4096) {
             // the TLB hit on a RAM page goes straight to the buffer
@@ -271,6 +354,12 @@ final class Mmu {
     }
 
     void write(long linear, int size, long value, boolean user) {
+        long[] fast = user ? fastUser : fastSup;
+        int k = ((int) (linear >>> 12) & (TLB_SIZE - 1)) << 2;
+        if (fast[k + FAST_WRITE] == (linear + size - 1) >>> 12 && codeMap[(int) fast[k + FAST_PPN]] == 0) {
+            HostRam.store(fast[k + FAST_HOST] + (linear & 0xFFF), size, value);
+            return;
+        }
         int po = (int) linear & 0xFFF;
         if (po + size <= 4096) {
             long lpn = linear >>> 12;
@@ -299,6 +388,24 @@ final class Mmu {
         for (int i = 0; i < size; i++) {
             writePhys(i < first ? p1 + i : p2 + i - first, 1, value >>> (8 * i));
         }
+    }
+
+    /**
+     * The host address of {@code [linear, linear + length)} when it lies in one page of direct RAM that the fast
+     * TLB holds readable; else 0 (the caller takes the full path). For bulk string moves.
+     */
+    long hostRead(long linear, int length, boolean user) {
+        long[] fast = user ? fastUser : fastSup;
+        int k = ((int) (linear >>> 12) & (TLB_SIZE - 1)) << 2;
+        return fast[k + FAST_READ] == (linear + length - 1) >>> 12 ? fast[k + FAST_HOST] + (linear & 0xFFF) : 0;
+    }
+
+    /** As {@link #hostRead}, for writing: also 0 for a page holding decoded code. */
+    long hostWrite(long linear, int length, boolean user) {
+        long[] fast = user ? fastUser : fastSup;
+        int k = ((int) (linear >>> 12) & (TLB_SIZE - 1)) << 2;
+        return fast[k + FAST_WRITE] == (linear + length - 1) >>> 12 && codeMap[(int) fast[k + FAST_PPN]] == 0
+                ? fast[k + FAST_HOST] + (linear & 0xFFF) : 0;
     }
 
     /** Translates for writing (faulting if not writable) without writing: read-modify-write instructions. */

@@ -49,11 +49,12 @@ final class Translator {
     private static final String MMU = "dev/apiary/vmm/x86/Mmu";
     private static final String INSN = "dev/apiary/vmm/x86/Insn";
     private static final String FAULT = "dev/apiary/vmm/x86/GuestFault";
+    private static final String MEMORY = "dev/apiary/vmm/x86/BlockMemory";
 
     // locals of run(Cpu, int)
     private static final int THIS = 0, CPUL = 1, BUDGET = 2, S = 3, R = 4, N = 5, CUR = 6, RES = 8, AUX = 10,
             BITS = 12, MASK = 13, OV = 15, SPILLED = 17, EXEC = 18, TA = 19, TB = 21, TR = 23, TX = 25, TC = 27,
-            REG0 = 28, EXC = REG0 + 32;
+            REG0 = 28, EXC = REG0 + 32, TLB = EXC + 1, CODE = TLB + 1, TL = CODE + 1, WX = TL + 2;
 
     private static final Logger LOG = System.getLogger(Translator.class.getName());
     private static final VarHandle BLOCKS = MethodHandles.arrayElementVarHandle(Block[].class);
@@ -101,11 +102,13 @@ final class Translator {
      * Translates in the background, then publishes the block into {@code slots[off]} (or {@code none} if the
      * translation fails, which is a bug: logged).
      */
-    void translateLater(long rip, List<Insn> insns, long tailPage, Block[] slots, int off, Block none) {
+    void translateLater(long rip, List<Insn> insns, X86Platform.CodePage page, long tailPage, Block[] slots, int off,
+            Block none) {
         background.execute(() -> {
             Block b;
             try {
                 b = translate(rip, insns);
+                b.page = page;
                 b.tailPage = tailPage;
             } catch (RuntimeException | LinkageError e) {
                 LOG.log(Level.ERROR, "translating the block at " + Long.toHexString(rip), e);
@@ -165,7 +168,7 @@ final class Translator {
             case LEA -> d.mem;
             case SETCC -> d.k1 == K_E;
             case IMUL2, IMUL3 -> d.k1 == K_G;
-            case SHL, SAL, SHR, SAR, ROL, ROR -> d.k1 == K_E && (d.k2 == K_I || d.k2 == K_ONE);
+            case SHL, SAL, SHR, SAR, ROL, ROR -> d.k1 == K_E && (d.k2 == K_I || d.k2 == K_ONE || d.k2 == K_CL);
             case PUSH -> (d.k1 == K_E || d.k1 == K_I) && (d.osize == 8 || d.osize == 2);
             case POP -> d.k1 == K_E && !d.mem && (d.osize == 8 || d.osize == 2);
             case NOP -> true;
@@ -273,6 +276,9 @@ final class Translator {
             if (d.op == Op.PUSH || d.op == Op.POP) {
                 use(4, true);
             }
+            if (d.k2 == K_CL) {
+                use(1, false);
+            }
         }
 
         private static int reg(int n) {
@@ -370,22 +376,51 @@ final class Translator {
             maskTo(d.asize);
         }
 
-        private void memRead(Insn d, long next, int size) {
-            mv.visitVarInsn(ALOAD, CPUL);
-            iconst(d.seg);
+        /** Pushes the linear address of d's memory operand (64-bit mode: only FS and GS have a base). */
+        private void linear(Insn d, long next) {
             ea(d, next);
-            iconst(size);
-            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read", "(IJI)J", false);
+            if (d.seg >= CpuState.FS) {
+                mv.visitVarInsn(ALOAD, S);
+                mv.visitFieldInsn(GETFIELD, STATE, "base", "[J");
+                iconst(d.seg);
+                mv.visitInsn(LALOAD);
+                mv.visitInsn(LADD);
+            }
+        }
+
+        /** Pushes the value read at the linear address in {@code lin} (or on the stack, -1) of segment seg. */
+        private void load(int seg, int lin, int size, boolean forWrite) {
+            mv.visitVarInsn(ALOAD, CPUL);
+            mv.visitVarInsn(ALOAD, TLB);
+            iconst(seg);
+            mv.visitVarInsn(LLOAD, lin);
+            mv.visitMethodInsn(INVOKESTATIC, MEMORY, (forWrite ? "readForWrite" : "read") + size,
+                    "(L" + CPU + ";[JIJ)J", false);
+        }
+
+        /** Stores local {@code from} at the linear address in local {@code lin}; WX = whether the block must end. */
+        private void store(int seg, int lin, int size, int from) {
+            mv.visitVarInsn(ALOAD, CPUL);
+            mv.visitVarInsn(ALOAD, TLB);
+            mv.visitVarInsn(ALOAD, CODE);
+            iconst(seg);
+            mv.visitVarInsn(LLOAD, lin);
+            mv.visitVarInsn(LLOAD, from);
+            mv.visitMethodInsn(INVOKESTATIC, MEMORY, "write" + size, "(L" + CPU + ";[J[BIJJ)Z", false);
+            mv.visitVarInsn(ISTORE, WX);
+        }
+
+        private void memRead(Insn d, long next, int size) {
+            linear(d, next);
+            mv.visitVarInsn(LSTORE, TL);
+            load(d.seg, TL, size, false);
         }
 
         /** Writes the long in local {@code from} to d's memory operand. */
         private void memWrite(Insn d, long next, int size, int from) {
-            mv.visitVarInsn(ALOAD, CPUL);
-            iconst(d.seg);
-            ea(d, next);
-            iconst(size);
-            mv.visitVarInsn(LLOAD, from);
-            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "write", "(IJIJ)V", false);
+            linear(d, next);
+            mv.visitVarInsn(LSTORE, TL);
+            store(d.seg, TL, size, from);
         }
 
         private void interp() {
@@ -393,19 +428,15 @@ final class Translator {
             mv.visitFieldInsn(GETFIELD, CPU, "interp", "L" + INTERP + ";");
         }
 
+        /** The read of a read-modify-write memory operand; its linear address stays in TL for {@link #rmwWrite}. */
         private void rmwRead(Insn d, long next, int size) {
-            interp();
-            iconst(d.seg);
-            ea(d, next);
-            iconst(size);
-            mv.visitMethodInsn(INVOKEVIRTUAL, INTERP, "readRmwAt", "(IJI)J", false);
+            linear(d, next);
+            mv.visitVarInsn(LSTORE, TL);
+            load(d.seg, TL, size, true);
         }
 
-        private void rmwWrite(int size, int from) {
-            interp();
-            iconst(size);
-            mv.visitVarInsn(LLOAD, from);
-            mv.visitMethodInsn(INVOKEVIRTUAL, INTERP, "writeRmwAt", "(IJ)V", false);
+        private void rmwWrite(Insn d, int size, int from) {
+            store(d.seg, TL, size, from);
         }
 
         /** Pushes the operand of kind k (Interp.read). */
@@ -582,6 +613,16 @@ final class Translator {
             }
             iconst(0);
             mv.visitVarInsn(ISTORE, TC);
+            lconst(0);
+            mv.visitVarInsn(LSTORE, TL);
+            iconst(0);
+            mv.visitVarInsn(ISTORE, WX);
+            mv.visitVarInsn(ALOAD, CPUL);
+            mv.visitFieldInsn(GETFIELD, CPU, "fastTlb", "[J");
+            mv.visitVarInsn(ASTORE, TLB);
+            mv.visitVarInsn(ALOAD, CPUL);
+            mv.visitFieldInsn(GETFIELD, CPU, "codeMap", "[B");
+            mv.visitVarInsn(ASTORE, CODE);
             mv.visitVarInsn(ALOAD, CPUL);
             mv.visitFieldInsn(GETFIELD, CPU, "mmu", "L" + MMU + ";");
             iconst(0);
@@ -792,22 +833,13 @@ final class Translator {
                     lconst(d.osize);
                     mv.visitInsn(LSUB);
                     mv.visitVarInsn(LSTORE, TA);
-                    mv.visitVarInsn(ALOAD, CPUL);
-                    iconst(CpuState.SS);
-                    mv.visitVarInsn(LLOAD, TA);
-                    iconst(d.osize);
-                    mv.visitVarInsn(LLOAD, TR);
-                    mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "write", "(IJIJ)V", false);
+                    store(CpuState.SS, TA, d.osize, TR);
                     mv.visitVarInsn(LLOAD, TA);
                     mv.visitVarInsn(LSTORE, reg(4));
                     stores = true;
                 }
                 case POP -> {
-                    mv.visitVarInsn(ALOAD, CPUL);
-                    iconst(CpuState.SS);
-                    mv.visitVarInsn(LLOAD, reg(4));
-                    iconst(d.osize);
-                    mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read", "(IJI)J", false);
+                    load(CpuState.SS, reg(4), d.osize, false);
                     mv.visitVarInsn(LSTORE, TR);
                     mv.visitVarInsn(LLOAD, reg(4));
                     lconst(d.osize);
@@ -821,7 +853,12 @@ final class Translator {
                 default -> throw new IllegalStateException("no native form for " + d.op);
             }
             if (stores) {
-                checkCodeWritten(i);
+                // the store hit decoded code or MMIO: leave after this instruction
+                Label ok = new Label();
+                mv.visitVarInsn(ILOAD, WX);
+                mv.visitJumpInsn(IFEQ, ok);
+                exit(rips[i + 1], i + 1);
+                mv.visitLabel(ok);
             }
         }
 
@@ -856,7 +893,7 @@ final class Translator {
             }
             mv.visitVarInsn(LSTORE, TR);
             if (rmw) {
-                rmwWrite(size, TR);
+                rmwWrite(d, size, TR);
             } else if (!compare) {
                 writeOperand(d, next, d.k1, size, TR);
             }
@@ -907,7 +944,7 @@ final class Translator {
             }
             mv.visitVarInsn(LSTORE, TR);
             if (d.mem) {
-                rmwWrite(size, TR);
+                rmwWrite(d, size, TR);
             } else {
                 mv.visitVarInsn(LLOAD, TR);
                 storeReg(d.rm, size, d.rex);
@@ -976,8 +1013,20 @@ final class Translator {
         /** Shifts and rotates by a constant (Interp.shift). */
         private boolean shift(Insn d, long next) {
             int size = d.s1;
+            boolean byCl = d.k2 == K_CL;
             int cnt = (int) ((d.k2 == K_ONE ? 1 : d.imm & 0xFF) & (size == 8 ? 63 : 31));
-            if (cnt == 0) {
+            Label zero = new Label();
+            Label done = new Label();
+            if (byCl) {
+                // the count is CL masked to 5 (6) bits; a zero count changes nothing but a 32-bit register's top
+                mv.visitVarInsn(LLOAD, reg(1));
+                mv.visitInsn(L2I);
+                iconst(size == 8 ? 63 : 31);
+                mv.visitInsn(IAND);
+                mv.visitVarInsn(ISTORE, TC);
+                mv.visitVarInsn(ILOAD, TC);
+                mv.visitJumpInsn(IFEQ, zero);
+            } else if (cnt == 0) {
                 if (!d.mem && size == 4) {
                     loadReg(d.rm, 4, d.rex);
                     storeReg(d.rm, 4, d.rex);
@@ -994,19 +1043,19 @@ final class Translator {
             if (rotate) {
                 iconst(d.op == Op.ROL ? 1 : 0);
                 mv.visitVarInsn(LLOAD, TA);
-                iconst(cnt);
+                count(byCl, cnt);
                 iconst(size);
                 mv.visitMethodInsn(INVOKESTATIC, INTERP, "rotateResult", "(ZJII)J", false);
             } else {
                 iconst(Interp.shiftKind(d.op));
                 mv.visitVarInsn(LLOAD, TA);
-                iconst(cnt);
+                count(byCl, cnt);
                 iconst(size);
                 mv.visitMethodInsn(INVOKESTATIC, INTERP, "shiftResult", "(IJII)J", false);
             }
             mv.visitVarInsn(LSTORE, TR);
             if (d.mem) {
-                rmwWrite(size, TR);
+                rmwWrite(d, size, TR);
             } else {
                 mv.visitVarInsn(LLOAD, TR);
                 storeReg(d.rm, size, d.rex);
@@ -1028,12 +1077,31 @@ final class Translator {
             } else {
                 iconst(Interp.shiftKind(d.op));
                 mv.visitVarInsn(LLOAD, TA);
-                iconst(cnt);
+                count(byCl, cnt);
                 iconst(size);
                 mv.visitMethodInsn(INVOKESTATIC, INTERP, "shiftAux", "(IJII)J", false);
                 setLazy(TR, size * 8);
             }
+            if (byCl) {
+                mv.visitJumpInsn(GOTO, done);
+                mv.visitLabel(zero);
+                iconst(0);
+                mv.visitVarInsn(ISTORE, WX);
+                if (!d.mem && size == 4) {
+                    loadReg(d.rm, 4, d.rex);
+                    storeReg(d.rm, 4, d.rex);
+                }
+                mv.visitLabel(done);
+            }
             return d.mem;
+        }
+
+        private void count(boolean byCl, int cnt) {
+            if (byCl) {
+                mv.visitVarInsn(ILOAD, TC);
+            } else {
+                iconst(cnt);
+            }
         }
     }
 }

@@ -15,15 +15,20 @@ import java.util.concurrent.atomic.LongAdder;
  * compare-and-set cannot do (misaligned LOCK'd accesses, CMPXCHG16B).
  */
 public final class X86Platform {
-    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle CODE_MAP = MethodHandles.arrayElementVarHandle(byte[].class);
 
     final CpuBus bus;
     final GuestClock clock;
     /** RAM chunks by GiB (little-endian duplicates of the bus's buffers), null where there is no RAM. */
     final ByteBuffer[] chunks;
     final int[] chunkLimits;
-    /** One bit per 4 KiB page of RAM: decoded code of that page is cached. Indexed [gib][page >> 6]. */
-    final long[][] codeBits;
+    /** The host address of each direct RAM chunk (0: a heap buffer, or no RAM), for the TLB's fast path. */
+    final long[] chunkHost;
+    /**
+     * One byte per 4 KiB page of guest-physical RAM (indexed by physical page number): nonzero while decoded code
+     * of that page is cached. Every guest store checks it (the TLB's fast path too).
+     */
+    final byte[] codeMap;
     private final ConcurrentHashMap<Long, CodePage> codePages = new ConcurrentHashMap<>();
     /** What was logged once for this VM (unimplemented opcodes, unknown MSRs), capped so a guest cannot flood the log. */
     private final Set<String> logged = ConcurrentHashMap.newKeySet();
@@ -38,6 +43,8 @@ public final class X86Platform {
      */
     final int translateThreshold;
     final Translator translator = new Translator();
+    /** The sampling profile of guest RIPs, with {@code -Dapiary.x86.profile=true}; else null. */
+    final GuestProfile profile = Boolean.getBoolean("apiary.x86.profile") ? new GuestProfile() : null;
 
     public X86Platform(CpuBus bus, GuestClock clock) {
         this(bus, clock, thresholdProperty());
@@ -51,13 +58,14 @@ public final class X86Platform {
         int n = bus.ramChunkCount();
         chunks = new ByteBuffer[n];
         chunkLimits = new int[n];
-        codeBits = new long[n][];
+        chunkHost = new long[n];
+        codeMap = new byte[n << (CpuBus.CHUNK_SHIFT - 12)];
         for (int i = 0; i < n; i++) {
             ByteBuffer b = bus.ramChunk(i);
             if (b != null) {
                 chunks[i] = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
                 chunkLimits[i] = b.limit();
-                codeBits[i] = new long[1 << (CpuBus.CHUNK_SHIFT - 12 - 6)];
+                chunkHost[i] = HostRam.address(chunks[i]);
             }
         }
     }
@@ -106,16 +114,8 @@ public final class X86Platform {
 
     /** Whether the page of {@code physical} holds cached decoded code (checked by every guest store). */
     boolean isCode(long physical) {
-        int gib = (int) (physical >>> 30);
-        if (gib < 0 || gib >= codeBits.length) {
-            return false;
-        }
-        long[] bits = codeBits[gib];
-        if (bits == null) {
-            return false;
-        }
-        int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
-        return page >>> 6 < bits.length && (bits[page >>> 6] & (1L << page)) != 0;
+        long ppn = physical >>> 12;
+        return ppn >= 0 && ppn < codeMap.length && codeMap[(int) ppn] != 0;
     }
 
     /** Instructions decoded into the code cache, and code pages dropped because they were written. */
@@ -131,9 +131,7 @@ public final class X86Platform {
     void invalidatePage(long physical) {
         invalidations.increment();
         long key = physical >>> 12;
-        int gib = (int) (physical >>> 30);
-        int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
-        LONGS.getAndBitwiseAnd(codeBits[gib], page >>> 6, ~(1L << page));
+        CODE_MAP.setVolatile(codeMap, (int) key, (byte) 0);
         CodePage cp = codePages.remove(key);
         if (cp != null) {
             cp.valid = false;
@@ -179,10 +177,9 @@ public final class X86Platform {
         Long key = physical >>> 12;
         CodePage cp = codePages.get(key);
         if (cp == null) {
-            int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
             // Mark before decoding: a store racing with the decode then invalidates the new page (SDM Vol. 3A
             // 8.1.3: cross-modifying code needs the executing CPU to serialise anyway).
-            LONGS.getAndBitwiseOr(codeBits[gib], page >>> 6, 1L << page);
+            CODE_MAP.setVolatile(codeMap, (int) (physical >>> 12), (byte) 1);
             CodePage fresh = new CodePage(physical & ~0xFFFL);
             cp = codePages.putIfAbsent(key, fresh);
             if (cp == null) {
