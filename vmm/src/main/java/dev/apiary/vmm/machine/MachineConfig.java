@@ -22,7 +22,32 @@ import java.util.Set;
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
         VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator, List<Network> networks,
-        Display display) {
+        Display display, Firmware firmware) {
+    /**
+     * UEFI boot instead of a kernel: the firmware's code (OVMF_CODE*.fd), the template of its variable store
+     * (OVMF_VARS*.fd) and this VM's own copy of it, created from the template when missing and written by the
+     * guest; null keeps the guest's variables in memory only (a fresh copy of the template at every start).
+     */
+    public record Firmware(Path code, Path varsTemplate, Path varsStore) {
+        /** The same firmware with its variables kept in {@code store}. */
+        public Firmware withVarsStore(Path store) {
+            return new Firmware(code, varsTemplate, store);
+        }
+    }
+
+    public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
+            VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator,
+            List<Network> networks, Display display) {
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator, networks, display,
+                null);
+    }
+
+    /** A machine that boots UEFI firmware (no kernel). */
+    public static MachineConfig uefi(String name, int cpus, long memoryBytes, Firmware firmware,
+            VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
+        return new MachineConfig(name, cpus, memoryBytes, null, null, "", rebootPolicy, disks, Accelerator.Auto,
+                List.of(), null, firmware);
+    }
     /**
      * A framebuffer (ramfb, configured by the guest through fw_cfg) of this size before the guest sets one,
      * 32 bits per pixel; {@code vnc}: the manifest asked for remote access to it.
@@ -77,19 +102,25 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
     /** The same machine on another accelerator ({@code vmm run --accel}, tests that run on each one). */
     public MachineConfig withAccelerator(Accelerator a) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a, networks,
-                display);
+                display, firmware);
     }
 
     /** The same machine with these network interfaces. */
     public MachineConfig withNetworks(List<Network> n) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
-                List.copyOf(n), display);
+                List.copyOf(n), display, firmware);
     }
 
     /** The same machine with a framebuffer ({@code vmm run --vnc}, tests); null removes it. */
     public MachineConfig withDisplay(Display d) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
-                networks, d);
+                networks, d, firmware);
+    }
+
+    /** The same machine booting this firmware (its variables kept where {@code f} says). */
+    public MachineConfig withFirmware(Firmware f) {
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
+                networks, display, f);
     }
 
     public static final int MAX_CPUS = 64;
