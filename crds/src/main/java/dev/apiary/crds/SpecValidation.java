@@ -82,6 +82,7 @@ public final class SpecValidation {
         }
         if (boot.firmware != null) {
             path(boot.firmware.path, "spec.boot.firmware.path", true, out);
+            path(boot.firmware.vars, "spec.boot.firmware.vars", false, out);
         }
     }
 

@@ -2,7 +2,6 @@ package dev.apiary.vmm.machine;
 
 import dev.apiary.vmm.boot.AcpiTables;
 import dev.apiary.vmm.boot.SmbiosTables;
-import java.util.UUID;
 import dev.apiary.vmm.chipset.DebugPorts;
 import dev.apiary.vmm.chipset.I440fxHostBridge;
 import dev.apiary.vmm.chipset.KeyboardController;
@@ -32,7 +31,10 @@ import dev.apiary.vmm.pci.PciBus;
 import dev.apiary.vmm.uart.ComPort;
 import dev.apiary.vmm.uart.Uart16550;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
  * The PC platform, attached the way a board is built: PCI host bridge and configuration ports, LPC bridge,
@@ -148,7 +150,11 @@ public final class Chipset {
      * (in the F-segment, where a legacy scan finds it) and the loader script that places and links them.
      */
     private void addAcpiForFirmware(AcpiTables.Config c) {
-        AcpiTables.Relocatable r = AcpiTables.relocatable(c);
+        acpiFiles(AcpiTables.relocatable(c)).forEach(fwCfg::addFile);
+    }
+
+    /** The three fw_cfg files for these tables: the tables, the RSDP and the loader script, by file name. */
+    static Map<String, byte[]> acpiFiles(AcpiTables.Relocatable r) {
         TableLoader loader = new TableLoader()
                 .allocate(ACPI_RSDP, 16, TableLoader.ZONE_FSEG)
                 .allocate(ACPI_TABLES, 64, TableLoader.ZONE_HIGH);
@@ -158,9 +164,11 @@ public final class Chipset {
         for (AcpiTables.Checksum k : r.checksums()) {
             loader.addChecksum(blobFile(k.in()), k.resultOffset(), k.start(), k.length());
         }
-        fwCfg.addFile(ACPI_TABLES, r.tables());
-        fwCfg.addFile(ACPI_RSDP, r.rsdp());
-        fwCfg.addFile(TABLE_LOADER, loader.bytes());
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(ACPI_TABLES, r.tables());
+        files.put(ACPI_RSDP, r.rsdp());
+        files.put(TABLE_LOADER, loader.bytes());
+        return files;
     }
 
     private static String blobFile(AcpiTables.Blob b) {
