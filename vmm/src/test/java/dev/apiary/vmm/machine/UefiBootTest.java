@@ -43,7 +43,7 @@ class UefiBootTest {
         }
         String out = r.plain();
         System.out.println(out);
-        assertEquals(3, r.stepsDone(), "the dialog went through; console:\n" + out);
+        assertEquals(3, r.stepsDone(), () -> r.stop().describe() + "; the dialog stopped; console:\n" + out);
         assertInstanceOf(GuestStop.PowerOff.class, r.stop(), r.stop().describe() + "\n" + out);
         assertTrue(out.contains("UEFI Interactive Shell v2"), out);
         // the shell ran the command: its answer follows the echoed command line

@@ -17,9 +17,13 @@ import java.util.List;
  * from any thread.
  */
 public final class KvmVm implements AutoCloseable {
-    /** Where KVM keeps its real-mode TSS and identity page table: three pages just below the BIOS ROM. */
-    private static final long TSS_ADDR = 0xFFFB_D000L;
-    private static final long IDENTITY_MAP_ADDR = 0xFFFB_C000L;
+    /**
+     * Where KVM keeps its real-mode TSS (three pages) and identity page table (one page), as QEMU places them:
+     * above the local APIC and below the system flash (0xFFC00000 and up for a 4 MiB OVMF), which a read-only
+     * memory slot there must not overlap.
+     */
+    private static final long TSS_ADDR = 0xFEFF_D000L;
+    private static final long IDENTITY_MAP_ADDR = 0xFEFF_C000L;
 
     private final Kvm kvm;
     private final int fd;
