@@ -189,7 +189,10 @@ public final class SpecValidation {
                 return;
             }
             if ((boot.kernel == null) == (boot.firmware == null)) rule("spec.boot", "object", VirtualMachineSpec.BOOT_MESSAGE);
-            if (boot.firmware != null) imagePath("spec.boot.firmware.path", boot.firmware.path, true);
+            if (boot.firmware != null) {
+                imagePath("spec.boot.firmware.path", boot.firmware.path, true);
+                imagePath("spec.boot.firmware.vars", boot.firmware.vars, false);
+            }
             if (boot.kernel != null) {
                 imagePath("spec.boot.kernel.initrd", boot.kernel.initrd, false);
                 imagePath("spec.boot.kernel.path", boot.kernel.path, true);

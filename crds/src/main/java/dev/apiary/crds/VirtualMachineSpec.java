@@ -149,14 +149,20 @@ public class VirtualMachineSpec {
         public String cmdline;
     }
 
-    /** UEFI boot from a firmware image (OVMF_CODE.fd). */
+    /** UEFI boot from a firmware image (OVMF_CODE.fd) with a per-VM copy of its variable store. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
     public static class FirmwareBoot {
+        @JsonPropertyDescription("The firmware's code (OVMF_CODE_4M.fd), relative to the node's image root.")
         @Required
         @Pattern(RELATIVE_PATH)
         @Size(max = 4096)
         public String path;
+        @JsonPropertyDescription("Template of the UEFI variable store (OVMF_VARS_4M.fd); each VM gets its own copy. "
+                + "Default: the file next to path whose name has VARS for CODE.")
+        @Pattern(RELATIVE_PATH)
+        @Size(max = 4096)
+        public String vars;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

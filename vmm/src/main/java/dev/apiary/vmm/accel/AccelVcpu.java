@@ -18,6 +18,12 @@ public interface AccelVcpu extends AutoCloseable {
     /** The boot processor's entry state from the boot loader. */
     void enter(BootState boot);
 
+    /**
+     * The boot processor starts where a PC's does, for firmware: the RESET state (SDM Vol. 3A 9.1.1, Table 9-1),
+     * real mode at F000:FFF0 with the CS base 0xFFFF0000, so the first fetch is at 0xFFFFFFF0.
+     */
+    void enterResetVector();
+
     /** An application processor: waits for INIT/SIPI from the boot processor, as on a PC. */
     void waitForStartup();
 

@@ -36,6 +36,14 @@ public interface AccelVm extends AutoCloseable {
     /** Devices the accelerator added to the platform (the emulated PIT), for the machine's inventory. */
     List<Device> platformDevices();
 
+    /**
+     * Maps read-only memory at {@code gpa} (firmware code in a read-only flash), its size a multiple of 4 KiB and
+     * below 4 GiB, not overlapping RAM: the guest reads and executes it, and its contents never change. Guest
+     * writes there are not stored; they reach the MMIO bus, where the machine maps a handler for the same range
+     * (which also answers reads wherever the accelerator sends them there). Called before the vCPUs first run.
+     */
+    void mapReadOnly(long gpa, byte[] contents);
+
     /** Creates vCPU {@code index} (0 is the boot processor) of {@code count}. */
     AccelVcpu createVcpu(int index, int count);
 

@@ -58,8 +58,26 @@ public final class AcpiTables {
      * @param i8042         whether the machine has the 8042 keyboard controller at 0x60/0x64 (keyboard on IRQ 1,
      *                      mouse on IRQ 12)
      */
-    public record Config(int cpus, MemoryLayout layout, Set<Integer> comPorts, boolean i8042) {
+    public record Config(int cpus, MemoryLayout layout, Set<Integer> comPorts, boolean i8042, long pciMmio32Base) {
+        /** The VMM's own PCI window: 3 GiB up to the IOAPIC (where direct boots and the VMM place BARs). */
+        public Config(int cpus, MemoryLayout layout, Set<Integer> comPorts, boolean i8042) {
+            this(cpus, layout, comPorts, i8042, MemoryLayout.PCI_MMIO32_BASE);
+        }
+
+        /**
+         * The same machine booted by firmware that assigns BARs itself: the 32-bit PCI window is everything from
+         * the end of low RAM up to the IOAPIC, as QEMU's {@code pc} describes it, so wherever OVMF's PCI
+         * aperture lies (2 GiB, or the end of low RAM above that), the BARs it assigns are inside the window.
+         */
+        public Config forFirmware() {
+            return new Config(cpus, layout, comPorts, i8042, layout.lowRamBytes());
+        }
+
         public Config {
+            if (pciMmio32Base < layout.lowRamBytes() || pciMmio32Base >= MemoryLayout.PCI_MMIO32_END) {
+                throw new IllegalArgumentException(String.format("PCI window base 0x%x overlaps RAM or the IOAPIC",
+                        pciMmio32Base));
+            }
             if (cpus < 1 || cpus > MAX_CPUS) {
                 throw new IllegalArgumentException("ACPI tables describe 1–64 vCPUs, not " + cpus);
             }
@@ -119,6 +137,66 @@ public final class AcpiTables {
         return new AcpiTables(t);
     }
 
+    /** The two blobs firmware allocates through the loader script: the tables, and the RSDP on its own. */
+    public enum Blob { TABLES, RSDP }
+
+    /** A pointer field: the {@code size} bytes at {@code offset} of {@code in} hold an offset into {@code to}. */
+    public record Pointer(Blob in, int offset, int size, Blob to) {}
+
+    /** A checksum byte at {@code resultOffset} of {@code in} that makes {@code [start, start+length)} sum to 0. */
+    public record Checksum(Blob in, int resultOffset, int start, int length) {}
+
+    /**
+     * The tables for firmware to place (QEMU's {@code etc/acpi/tables} and {@code etc/acpi/rsdp}): the RSDP on its
+     * own, everything else in one blob, every pointer an offset into its target blob, every checksum byte 0.
+     * Each table is the target of exactly one pointer (OVMF installs every pointee through its ACPI table
+     * protocol, which builds its own RSDP, XSDT and RSDT and fills the FADT's 64-bit fields): FADT → FACS and
+     * DSDT through the 32-bit fields, XSDT → FADT and MADT, RSDP → XSDT. There is no RSDT.
+     */
+    public record Relocatable(byte[] tables, byte[] rsdp, List<Pointer> pointers, List<Checksum> checksums) {}
+
+    /** The tables for {@code c} as firmware places them (see {@link Relocatable}). */
+    public static Relocatable relocatable(Config c) {
+        byte[] dsdt = dsdt(c);
+        byte[] madt = madt(c);
+        int facsAt = 0;
+        int dsdtAt = (int) align(facsAt + FACS_LENGTH, 16);
+        int fadtAt = (int) align(dsdtAt + dsdt.length, 16);
+        int madtAt = (int) align(fadtAt + FADT_LENGTH, 16);
+        int xsdtAt = (int) align(madtAt + madt.length, 16);
+        int end = xsdtAt + HEADER_LENGTH + 2 * 8;
+        byte[] fadt = fadt(c, facsAt, dsdtAt);
+        ByteBuffer f = ByteBuffer.wrap(fadt).order(ByteOrder.LITTLE_ENDIAN);
+        f.putLong(FADT_X_FIRMWARE_CTRL, 0).putLong(FADT_X_DSDT, 0);
+        byte[] xsdt = xsdt(fadtAt, madtAt);
+        byte[] blob = new byte[end];
+        List<Checksum> sums = new ArrayList<>();
+        System.arraycopy(facs(), 0, blob, facsAt, FACS_LENGTH); // the FACS has no checksum
+        place(blob, dsdt, dsdtAt, sums);
+        place(blob, fadt, fadtAt, sums);
+        place(blob, madt, madtAt, sums);
+        place(blob, xsdt, xsdtAt, sums);
+        byte[] rsdp = rsdp(xsdtAt, 0);
+        rsdp[8] = 0;
+        rsdp[32] = 0;
+        sums.add(new Checksum(Blob.RSDP, 8, 0, 20));
+        sums.add(new Checksum(Blob.RSDP, 32, 0, RSDP_LENGTH));
+        List<Pointer> ptrs = List.of(
+                new Pointer(Blob.TABLES, fadtAt + FADT_FIRMWARE_CTRL, 4, Blob.TABLES),
+                new Pointer(Blob.TABLES, fadtAt + FADT_DSDT, 4, Blob.TABLES),
+                new Pointer(Blob.TABLES, xsdtAt + HEADER_LENGTH, 8, Blob.TABLES),
+                new Pointer(Blob.TABLES, xsdtAt + HEADER_LENGTH + 8, 8, Blob.TABLES),
+                new Pointer(Blob.RSDP, RSDP_XSDT, 8, Blob.TABLES));
+        return new Relocatable(blob, rsdp, ptrs, List.copyOf(sums));
+    }
+
+    /** Copies a table into the blob with its checksum byte zeroed, and notes the checksum for the firmware. */
+    private static void place(byte[] blob, byte[] table, int at, List<Checksum> sums) {
+        System.arraycopy(table, 0, blob, at, table.length);
+        blob[at + 9] = 0; // the firmware's sum includes this byte
+        sums.add(new Checksum(Blob.TABLES, at + 9, at, table.length));
+    }
+
     /** All tables, RSDP first. */
     public List<Table> tables() {
         return tables;
@@ -148,6 +226,11 @@ public final class AcpiTables {
     static final int RSDP_LENGTH = 36;
     static final int FACS_LENGTH = 64;
     static final int FADT_LENGTH = 276;
+    static final int FADT_FIRMWARE_CTRL = 36;
+    static final int FADT_DSDT = 40;
+    static final int FADT_X_FIRMWARE_CTRL = 132;
+    static final int FADT_X_DSDT = 140;
+    static final int RSDP_XSDT = 24;
 
     private static ByteBuffer le(int size) {
         return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
@@ -340,7 +423,7 @@ public final class AcpiTables {
         pci.add(name("_HID", eisaId("PNP0A03")));
         pci.add(name("_BBN", integer(0)));
         pci.add(name("_UID", integer(0)));
-        pci.add(name("_CRS", pciCrs(c.layout())));
+        pci.add(name("_CRS", pciCrs(c.layout(), c.pciMmio32Base())));
         pci.add(name("_PRT", prt()));
         for (int i = 0; i < 4; i++) {
             pci.add(device("COM" + (i + 1),
@@ -375,14 +458,14 @@ public final class AcpiTables {
     }
 
     /** The root bridge's resources: all buses, the config ports, I/O around them, both MMIO windows. */
-    static byte[] pciCrs(MemoryLayout layout) {
+    static byte[] pciCrs(MemoryLayout layout, long mmio32Base) {
         long mmio64 = layout.pciMmio64Base();
         return resourceTemplate(
                 wordBusNumber(0x00, 0xFF),
                 io(0xCF8, 0xCF8, 1, 8),
                 wordIo(0x0000, 0x0CF7),
                 wordIo(0x0D00, 0xFFFF),
-                dwordMemory(MemoryLayout.PCI_MMIO32_BASE, MemoryLayout.PCI_MMIO32_END - 1, false),
+                dwordMemory(mmio32Base, MemoryLayout.PCI_MMIO32_END - 1, false),
                 qwordMemory(mmio64, mmio64 + MemoryLayout.PCI_MMIO64_SIZE - 1, false));
     }
 

@@ -75,6 +75,19 @@ public record E820Map(List<Entry> entries) {
         return new E820Map(e);
     }
 
+    /**
+     * The map firmware reads from fw_cfg ({@code etc/e820}, as QEMU's {@code pc} fills it): only the RAM, from 0 to
+     * the top of low RAM and above 4 GiB. The firmware carves out the legacy areas and reports its own map.
+     */
+    public static E820Map forFirmware(MemoryLayout layout) {
+        List<Entry> e = new ArrayList<>();
+        e.add(new Entry(0, layout.lowRamBytes(), Type.RAM));
+        if (layout.highRamBytes() > 0) {
+            e.add(new Entry(MemoryLayout.HIGH_RAM_BASE, layout.highRamBytes(), Type.RAM));
+        }
+        return new E820Map(e);
+    }
+
     /** This map plus one more reserved range (a firmware ROM below 4 GiB, say); it must not overlap. */
     public E820Map withReserved(long address, long size) {
         List<Entry> e = new ArrayList<>(entries);

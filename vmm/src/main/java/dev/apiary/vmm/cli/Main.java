@@ -32,7 +32,7 @@ public final class Main {
 
     private static final String USAGE = """
             usage: vmm run FILE.yaml [--accel auto|kvm|emulated] [--serial-socket PATH] [--vnc HOST:PORT
-                           [--vnc-password-file FILE]] [--verbose]
+                           [--vnc-password-file FILE]] [--uefi-vars FILE] [--verbose]
                    vmm launch --runtime-dir DIR [--image-root ROOT]
                    vmm doctor [--json]
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
@@ -43,6 +43,9 @@ public final class Main {
                      --vnc HOST:PORT       serve the screen over VNC (RFB) there, e.g. 127.0.0.1:5900; gives the
                                            VM a display (spec.display, default 1024x768) if it has none
                      --vnc-password-file F VNC Authentication with the first line of F (else no password)
+                     --uefi-vars FILE      with boot.firmware: keep the VM's UEFI variables in FILE (a copy of
+                                           the template is made there when it does not exist); without it they
+                                           live in memory and start from the template at every run
                      --verbose             report boot timing and exits on stderr
             launch   run the VM described by DIR/spec.json as the vmm-agent does, reporting through files
                      and sockets in DIR (docs/vmm-process.md)
@@ -139,6 +142,7 @@ public final class Main {
         boolean verbose = false;
         java.net.InetSocketAddress vnc = null;
         Path vncPasswordFile = null;
+        Path uefiVars = null;
         List<String> rest = new ArrayList<>(args);
         while (!rest.isEmpty()) {
             String a = rest.remove(0);
@@ -166,6 +170,12 @@ public final class Main {
                     return EXIT_BAD_INPUT;
                 }
                 vncPasswordFile = Path.of(rest.remove(0));
+            } else if (a.equals("--uefi-vars")) {
+                if (rest.isEmpty()) {
+                    err.println("vmm: --uefi-vars needs a file");
+                    return EXIT_BAD_INPUT;
+                }
+                uefiVars = Path.of(rest.remove(0));
             } else if (a.equals("--verbose") || a.equals("-v")) {
                 verbose = true;
             } else if (a.startsWith("-")) {
@@ -214,6 +224,13 @@ public final class Main {
         }
         if (accel != null) {
             config = config.withAccelerator(accel);
+        }
+        if (uefiVars != null) {
+            if (config.firmware() == null) {
+                err.println("vmm: --uefi-vars needs a manifest with spec.boot.firmware");
+                return EXIT_BAD_INPUT;
+            }
+            config = config.withFirmware(config.firmware().withVarsStore(uefiVars.toAbsolutePath()));
         }
         if (vnc != null && config.display() == null) {
             config = config.withDisplay(MachineConfig.Display.defaults());

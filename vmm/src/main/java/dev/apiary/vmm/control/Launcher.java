@@ -50,6 +50,9 @@ public final class Launcher {
         try {
             vm = Manifests.readVm(dir.spec());
             config = MachineConfig.from(vm, imageRoot, MachineConfig.hostMemoryBytes(), true);
+            if (config.firmware() != null) {
+                config = config.withFirmware(config.firmware().withVarsStore(dir.uefiVars()));
+            }
         } catch (ManifestException e) {
             return badInput(dir.spec().getFileName() + ": " + e.getMessage());
         }

@@ -40,6 +40,11 @@ public record RuntimeDir(Path dir) {
         return dir.resolve("serial.offset");
     }
 
+    /** The VM's UEFI variable store (firmware boot): made from the template at the first run, kept across runs. */
+    public Path uefiVars() {
+        return dir.resolve("uefi-vars.fd");
+    }
+
     public Path controlSocket() {
         return dir.resolve("control.sock");
     }

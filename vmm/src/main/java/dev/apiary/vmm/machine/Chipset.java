@@ -1,6 +1,7 @@
 package dev.apiary.vmm.machine;
 
 import dev.apiary.vmm.boot.AcpiTables;
+import dev.apiary.vmm.boot.SmbiosTables;
 import dev.apiary.vmm.chipset.DebugPorts;
 import dev.apiary.vmm.chipset.I440fxHostBridge;
 import dev.apiary.vmm.chipset.KeyboardController;
@@ -14,6 +15,7 @@ import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.IoEventRegistrar;
 import dev.apiary.vmm.boot.E820Map;
 import dev.apiary.vmm.fwcfg.FwCfg;
+import dev.apiary.vmm.fwcfg.TableLoader;
 import dev.apiary.vmm.display.Framebuffer;
 import dev.apiary.vmm.display.Ramfb;
 import java.nio.ByteBuffer;
@@ -29,7 +31,10 @@ import dev.apiary.vmm.pci.PciBus;
 import dev.apiary.vmm.uart.ComPort;
 import dev.apiary.vmm.uart.Uart16550;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
  * The PC platform, attached the way a board is built: PCI host bridge and configuration ports, LPC bridge,
@@ -109,14 +114,24 @@ public final class Chipset {
      * map and the boot order. The boot order lists the NVMe disks in manifest order as Open Firmware paths
      * (QEMU's form for PCI functions without a firmware name: {@code pci<vendor>,<device>@<slot>}); it is
      * written before the disks are attached, from the configuration, so it is there for every boot.
-     * ACPI through {@code etc/table-loader} is not offered yet: the VMM writes its tables into RAM itself.
+     * For firmware boot also the ACPI tables through {@code etc/table-loader} (a direct boot gets them written
+     * into RAM by the VMM instead), SMBIOS (the system UUID derived from the VM's name) and the e820 map as
+     * firmware expects it (RAM only).
      */
     private void addFirmwareItems(Machine m) {
         fwCfg.addItem(FwCfg.NB_CPUS, FwCfg.le16(m.config().cpus()));
         fwCfg.addItem(FwCfg.MAX_CPUS, FwCfg.le16(m.config().cpus()));
         fwCfg.addItem(FwCfg.RAM_SIZE, FwCfg.le64(m.config().memoryBytes()));
         fwCfg.addItem(FwCfg.NOGRAPHIC, FwCfg.le16(m.config().display() == null ? 1 : 0));
-        fwCfg.addFile("etc/e820", e820File(m.e820()));
+        boolean firmware = m.config().firmware() != null;
+        fwCfg.addFile("etc/e820", e820File(firmware ? E820Map.forFirmware(m.layout()) : m.e820()));
+        if (firmware) {
+            addAcpiForFirmware(acpiConfig().forFirmware());
+            SmbiosTables.Tables smbios = SmbiosTables.build(m.config().cpus(), m.layout(),
+                    UUID.nameUUIDFromBytes(("apiary-vm:" + m.config().name()).getBytes(StandardCharsets.UTF_8)));
+            fwCfg.addFile("etc/smbios/smbios-tables", smbios.structures());
+            fwCfg.addFile("etc/smbios/smbios-anchor", smbios.anchor());
+        }
         List<String> order = new ArrayList<>();
         for (int i = 0; i < m.config().disks().size(); i++) {
             order.add(String.format("/pci@i0cf8/pci%x,%x@%x/namespace@1,0", NvmeConfig.DEFAULT_VENDOR_ID,
@@ -124,6 +139,44 @@ public final class Chipset {
         }
         // Paths separated by newlines, NUL-terminated, as QEMU writes the file.
         fwCfg.addFile("bootorder", (String.join("\n", order) + "\0").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    static final String ACPI_TABLES = "etc/acpi/tables";
+    static final String ACPI_RSDP = "etc/acpi/rsdp";
+    static final String TABLE_LOADER = "etc/table-loader";
+
+    /**
+     * The machine's ACPI tables as QEMU offers them to firmware: {@code etc/acpi/tables}, {@code etc/acpi/rsdp}
+     * (in the F-segment, where a legacy scan finds it) and the loader script that places and links them.
+     */
+    private void addAcpiForFirmware(AcpiTables.Config c) {
+        acpiFiles(AcpiTables.relocatable(c)).forEach(fwCfg::addFile);
+    }
+
+    /** The three fw_cfg files for these tables: the tables, the RSDP and the loader script, by file name. */
+    static Map<String, byte[]> acpiFiles(AcpiTables.Relocatable r) {
+        TableLoader loader = new TableLoader()
+                .allocate(ACPI_RSDP, 16, TableLoader.ZONE_FSEG)
+                .allocate(ACPI_TABLES, 64, TableLoader.ZONE_HIGH);
+        for (AcpiTables.Pointer p : r.pointers()) {
+            loader.addPointer(blobFile(p.in()), blobFile(p.to()), p.offset(), p.size());
+        }
+        for (AcpiTables.Checksum k : r.checksums()) {
+            loader.addChecksum(blobFile(k.in()), k.resultOffset(), k.start(), k.length());
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(ACPI_TABLES, r.tables());
+        files.put(ACPI_RSDP, r.rsdp());
+        files.put(TABLE_LOADER, loader.bytes());
+        return files;
+    }
+
+    private static String blobFile(AcpiTables.Blob b) {
+        return b == AcpiTables.Blob.RSDP ? ACPI_RSDP : ACPI_TABLES;
+    }
+
+    private AcpiTables.Config acpiConfig() {
+        return new AcpiTables.Config(machine.config().cpus(), machine.layout(), Set.of(1, 2, 3, 4), true);
     }
 
     /** QEMU's {@code etc/e820}: packed little-endian {u64 address, u64 length, u32 type} entries. */
@@ -205,8 +258,7 @@ public final class Chipset {
 
     /** Writes the ACPI tables into guest RAM and returns the RSDP's address. */
     long writeAcpiTables(GuestMemory memory) {
-        AcpiTables t = AcpiTables.build(new AcpiTables.Config(machine.config().cpus(), machine.layout(),
-                Set.of(1, 2, 3, 4), true));
+        AcpiTables t = AcpiTables.build(acpiConfig());
         try {
             t.writeTo(memory);
         } catch (GuestMemoryException e) {

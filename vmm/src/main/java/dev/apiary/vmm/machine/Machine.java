@@ -8,6 +8,7 @@ import dev.apiary.vmm.boot.E820Map;
 import dev.apiary.vmm.boot.Initrd;
 import dev.apiary.vmm.boot.LinuxLoader;
 import dev.apiary.vmm.boot.ScreenInfo;
+import dev.apiary.vmm.firmware.SystemFlash;
 import dev.apiary.vmm.bus.Bus;
 import dev.apiary.vmm.cpu.GuestStop;
 import dev.apiary.vmm.cpu.Vcpu;
@@ -56,8 +57,11 @@ public final class Machine implements AutoCloseable, SystemControl {
     private final List<Device> inventory = new ArrayList<>();
     private final SerialConsole console = new SerialConsole();
     private final java.util.Map<Integer, SharedInterruptLine> irqLines = new java.util.HashMap<>();
+    /** The kernel for a direct boot; null for firmware boot. */
     private final BzImage kernel;
     private final Optional<Initrd> initrd;
+    /** The system flash for firmware boot; null for a direct kernel boot. */
+    private final SystemFlash flash;
     private final List<AccelVcpu> vcpus = new ArrayList<>();
     private final long createdNanos = System.nanoTime();
     private volatile CompletableFuture<GuestStop> stop = new CompletableFuture<>();
@@ -70,8 +74,16 @@ public final class Machine implements AutoCloseable, SystemControl {
 
     private Machine(MachineConfig config) throws BootImageException {
         this.config = config;
-        this.kernel = BzImage.read(config.kernel());
-        this.initrd = config.initrd() == null ? Optional.empty() : Optional.of(Initrd.of(config.initrd()));
+        MachineConfig.Firmware fw = config.firmware();
+        if (fw != null) {
+            this.kernel = null;
+            this.initrd = Optional.empty();
+            this.flash = SystemFlash.open(fw.code(), fw.varsTemplate(), fw.varsStore());
+        } else {
+            this.kernel = BzImage.read(config.kernel());
+            this.initrd = config.initrd() == null ? Optional.empty() : Optional.of(Initrd.of(config.initrd()));
+            this.flash = null;
+        }
         this.layout = MemoryLayout.forRam(config.memoryBytes());
         this.screen = linearFramebuffer(config, layout);
         this.e820 = screen == null ? E820Map.of(layout)
@@ -104,8 +116,15 @@ public final class Machine implements AutoCloseable, SystemControl {
                 chipset.framebuffer().orElseThrow().setBootSurface(new Surface(screen.base(),
                         GuestPixelFormat.XRGB8888, screen.width(), screen.height(), screen.lineLength()));
             }
+            if (flash != null) {
+                vm.mapReadOnly(flash.codeBase(), flash.code());
+                flash.attach(mmio);
+            }
             vm.attachPlatform(ports, mmio);
             inventory.addAll(chipset.devices());
+            if (flash != null) {
+                inventory.add(flash.vars());
+            }
             inventory.addAll(vm.platformDevices());
             for (int i = 0; i < config.cpus(); i++) {
                 AccelVcpu c = vm.createVcpu(i, config.cpus());
@@ -231,8 +250,19 @@ public final class Machine implements AutoCloseable, SystemControl {
         return irqLines.computeIfAbsent(gsi, g -> new SharedInterruptLine(vm.gsi(g))).newSource();
     }
 
-    /** Writes the kernel, initrd, command line, e820 map and ACPI tables and sets the boot vCPU's registers. */
+    /**
+     * Direct boot: writes the kernel, initrd, command line, e820 map and ACPI tables and sets the boot vCPU's
+     * registers. Firmware boot: the boot vCPU starts at the reset vector in the flash, which finds everything
+     * else through fw_cfg.
+     */
     private void loadGuest() throws BootImageException {
+        if (flash != null) {
+            vcpus.get(0).enterResetVector();
+            for (int i = 1; i < vcpus.size(); i++) {
+                vcpus.get(i).waitForStartup();
+            }
+            return;
+        }
         long rsdp = chipset.writeAcpiTables(memory);
         LinuxLoader.Request req = LinuxLoader.Request.of(kernel, config.cmdline()).withAcpiRsdp(rsdp);
         if (initrd.isPresent()) {

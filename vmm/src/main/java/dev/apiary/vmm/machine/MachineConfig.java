@@ -22,7 +22,32 @@ import java.util.Set;
  */
 public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
         VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator, List<Network> networks,
-        Display display) {
+        Display display, Firmware firmware) {
+    /**
+     * UEFI boot instead of a kernel: the firmware's code (OVMF_CODE*.fd), the template of its variable store
+     * (OVMF_VARS*.fd) and this VM's own copy of it, created from the template when missing and written by the
+     * guest; null keeps the guest's variables in memory only (a fresh copy of the template at every start).
+     */
+    public record Firmware(Path code, Path varsTemplate, Path varsStore) {
+        /** The same firmware with its variables kept in {@code store}. */
+        public Firmware withVarsStore(Path store) {
+            return new Firmware(code, varsTemplate, store);
+        }
+    }
+
+    public MachineConfig(String name, int cpus, long memoryBytes, Path kernel, Path initrd, String cmdline,
+            VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks, Accelerator accelerator,
+            List<Network> networks, Display display) {
+        this(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator, networks, display,
+                null);
+    }
+
+    /** A machine that boots UEFI firmware (no kernel). */
+    public static MachineConfig uefi(String name, int cpus, long memoryBytes, Firmware firmware,
+            VirtualMachineSpec.RebootPolicy rebootPolicy, List<Disk> disks) {
+        return new MachineConfig(name, cpus, memoryBytes, null, null, "", rebootPolicy, disks, Accelerator.Auto,
+                List.of(), null, firmware);
+    }
     /**
      * A framebuffer (ramfb, configured by the guest through fw_cfg) of this size before the guest sets one,
      * 32 bits per pixel; {@code vnc}: the manifest asked for remote access to it.
@@ -77,19 +102,25 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
     /** The same machine on another accelerator ({@code vmm run --accel}, tests that run on each one). */
     public MachineConfig withAccelerator(Accelerator a) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, a, networks,
-                display);
+                display, firmware);
     }
 
     /** The same machine with these network interfaces. */
     public MachineConfig withNetworks(List<Network> n) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
-                List.copyOf(n), display);
+                List.copyOf(n), display, firmware);
     }
 
     /** The same machine with a framebuffer ({@code vmm run --vnc}, tests); null removes it. */
     public MachineConfig withDisplay(Display d) {
         return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
-                networks, d);
+                networks, d, firmware);
+    }
+
+    /** The same machine booting this firmware (its variables kept where {@code f} says). */
+    public MachineConfig withFirmware(Firmware f) {
+        return new MachineConfig(name, cpus, memoryBytes, kernel, initrd, cmdline, rebootPolicy, disks, accelerator,
+                networks, display, f);
     }
 
     public static final int MAX_CPUS = 64;
@@ -148,16 +179,19 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         if (spec.boot.kernel != null && spec.boot.firmware != null) {
             throw new ManifestException("spec.boot", "give either boot.kernel or boot.firmware, not both");
         }
+        Path kernel = null;
+        Path initrd = null;
+        Firmware firmware = null;
         if (spec.boot.firmware != null) {
-            throw new ManifestException("spec.boot.firmware", "UEFI firmware boot is not supported by this VMM yet; "
-                    + "use boot.kernel");
+            firmware = firmware(spec.boot.firmware, baseDir, confined);
+        } else {
+            if (spec.boot.kernel.path == null || spec.boot.kernel.path.isBlank()) {
+                throw new ManifestException("spec.boot.kernel.path", "is required");
+            }
+            kernel = imageFile(baseDir, spec.boot.kernel.path, "spec.boot.kernel.path", confined);
+            initrd = spec.boot.kernel.initrd == null ? null
+                    : imageFile(baseDir, spec.boot.kernel.initrd, "spec.boot.kernel.initrd", confined);
         }
-        if (spec.boot.kernel.path == null || spec.boot.kernel.path.isBlank()) {
-            throw new ManifestException("spec.boot.kernel.path", "is required");
-        }
-        Path kernel = imageFile(baseDir, spec.boot.kernel.path, "spec.boot.kernel.path", confined);
-        Path initrd = spec.boot.kernel.initrd == null ? null
-                : imageFile(baseDir, spec.boot.kernel.initrd, "spec.boot.kernel.initrd", confined);
         List<Disk> disks = new ArrayList<>();
         Set<String> diskNames = new HashSet<>();
         if (spec.disks.size() > MAX_DISKS) {
@@ -207,12 +241,38 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
             checkDisplaySize("spec.display.height", h);
             display = new Display(w, h, Boolean.TRUE.equals(spec.display.vnc));
         }
-        String cmdline = spec.boot.kernel.cmdline == null ? "" : spec.boot.kernel.cmdline;
+        String cmdline = spec.boot.kernel == null || spec.boot.kernel.cmdline == null ? "" : spec.boot.kernel.cmdline;
         VirtualMachineSpec.RebootPolicy policy = spec.rebootPolicy == null ? VirtualMachineSpec.RebootPolicy.Reboot
                 : spec.rebootPolicy;
         Accelerator accel = spec.accelerator == null ? Accelerator.Auto : spec.accelerator;
         return new MachineConfig(name, cpus, memory, kernel, initrd, cmdline, policy, List.copyOf(disks), accel,
-                networks, display);
+                networks, display, firmware);
+    }
+
+    /**
+     * The firmware's code and variable-store template. Without {@code vars}, the template is the file next to the
+     * code whose name has VARS where the code's has CODE (Debian's ovmf: OVMF_CODE_4M.fd and OVMF_VARS_4M.fd).
+     * The VM's own store is set by whoever runs it ({@link Firmware#withVarsStore}).
+     */
+    private static Firmware firmware(VirtualMachineSpec.FirmwareBoot fw, Path baseDir, boolean confined)
+            throws ManifestException {
+        if (fw.path == null || fw.path.isBlank()) {
+            throw new ManifestException("spec.boot.firmware.path", "is required");
+        }
+        Path code = imageFile(baseDir, fw.path, "spec.boot.firmware.path", confined);
+        String vars = fw.vars;
+        if (vars == null) {
+            String name = Path.of(fw.path).getFileName().toString();
+            if (!name.contains("CODE")) {
+                throw new ManifestException("spec.boot.firmware.vars", "is required: " + name + " has no CODE in its "
+                        + "name to derive the variable store's (OVMF_CODE_4M.fd goes with OVMF_VARS_4M.fd)");
+            }
+            Path parent = Path.of(fw.path).getParent();
+            String derived = name.replace("CODE", "VARS");
+            vars = parent == null ? derived : parent.resolve(derived).toString();
+        }
+        Path template = imageFile(baseDir, vars, "spec.boot.firmware.vars", confined);
+        return new Firmware(code, template, null);
     }
 
     private static List<Network> networks(Manifests.VmManifest vm, VirtualMachineSpec spec) throws ManifestException {

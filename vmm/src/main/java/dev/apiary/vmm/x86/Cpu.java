@@ -138,6 +138,16 @@ public final class Cpu implements VcpuSignals {
         EVENTS.getAndBitwiseAnd(this, EV_EXIT);
     }
 
+    /**
+     * Puts this vCPU at the reset vector, running (also an application processor): the registers as at RESET,
+     * the x87/SSE state kept. For firmware boot, after {@link #reset}.
+     */
+    public void resetToVector() {
+        resetRegisters();
+        waitingForSipi = false;
+        halted = false;
+    }
+
     private void resetRegisters() {
         for (int i = 0; i < 16; i++) {
             s.r[i] = 0;

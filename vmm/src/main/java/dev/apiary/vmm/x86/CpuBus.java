@@ -28,6 +28,15 @@ public interface CpuBus {
 
     void mmioWrite(long physical, int size, long value);
 
+    /**
+     * Whether guest-physical {@code physical} (not RAM) is read-only memory whose contents never change while
+     * the VM exists (firmware code in a read-only flash): code there is decoded once and cached, as in RAM.
+     * Reads of it still go through {@link #mmioRead}; writes through {@link #mmioWrite}.
+     */
+    default boolean isRom(long physical) {
+        return false;
+    }
+
     /** Port I/O; {@code size} is 1, 2 or 4. Unclaimed reads return all ones. */
     long portIn(int port, int size);
 

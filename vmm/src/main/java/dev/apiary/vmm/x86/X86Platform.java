@@ -166,13 +166,14 @@ public final class X86Platform {
     }
 
     /**
-     * The decoded-code page of RAM page {@code physical}, created and marked as code on first use; null for
-     * pages that are not RAM (code fetched from MMIO is decoded every time).
+     * The decoded-code page of RAM page {@code physical}, created and marked as code on first use; also for ROM
+     * pages ({@link CpuBus#isRom}); null for other pages that are not RAM (code fetched from MMIO is decoded
+     * every time).
      */
     CodePage codePage(long physical) {
         int gib = (int) (physical >>> 30);
         if (gib < 0 || gib >= chunks.length || chunks[gib] == null || (physical & 0x3FFF_FFFFL) >= chunkLimits[gib]) {
-            return null;
+            return bus.isRom(physical) ? romPage(physical) : null;
         }
         Long key = physical >>> 12;
         CodePage cp = codePages.get(key);
@@ -180,6 +181,20 @@ public final class X86Platform {
             // Mark before decoding: a store racing with the decode then invalidates the new page (SDM Vol. 3A
             // 8.1.3: cross-modifying code needs the executing CPU to serialise anyway).
             CODE_MAP.setVolatile(codeMap, (int) (physical >>> 12), (byte) 1);
+            CodePage fresh = new CodePage(physical & ~0xFFFL);
+            cp = codePages.putIfAbsent(key, fresh);
+            if (cp == null) {
+                cp = fresh;
+            }
+        }
+        return cp;
+    }
+
+    /** The decoded-code page of a ROM page: never written, so never invalidated and not marked in the code bits. */
+    private CodePage romPage(long physical) {
+        Long key = physical >>> 12;
+        CodePage cp = codePages.get(key);
+        if (cp == null) {
             CodePage fresh = new CodePage(physical & ~0xFFFL);
             cp = codePages.putIfAbsent(key, fresh);
             if (cp == null) {

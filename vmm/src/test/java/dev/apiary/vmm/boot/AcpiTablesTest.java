@@ -231,7 +231,7 @@ class AcpiTablesTest {
                 assertTrue(contains(d, entry), "_PRT entry for slot " + slot + " pin " + pin);
             }
         }
-        assertTrue(contains(d, Aml.name("_CRS", AcpiTables.pciCrs(c.layout()))));
+        assertTrue(contains(d, Aml.name("_CRS", AcpiTables.pciCrs(c.layout(), c.pciMmio32Base()))));
         assertTrue(contains(d, Aml.name("\\_S5_", Aml.pkg(Aml.integer(0), Aml.integer(0), Aml.integer(0), Aml.integer(0)))));
         assertTrue(contains(d, Aml.device("COM1", Aml.name("_HID", Aml.eisaId("PNP0501")), Aml.name("_UID", Aml.integer(1)),
                 Aml.name("_STA", Aml.integer(0x0F)),

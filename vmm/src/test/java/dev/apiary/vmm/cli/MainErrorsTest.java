@@ -76,9 +76,21 @@ class MainErrorsTest {
     }
 
     @Test
-    void firmwareBootIsRefusedHonestly() throws Exception {
+    void firmwareImagesAreCheckedBeforeAnythingRuns() throws Exception {
+        assertOneLine(run("run", manifest("  boot: {firmware: {path: OVMF_CODE.fd}}\n").toString()),
+                "spec.boot.firmware.path", "does not exist");
+        Files.write(dir.resolve("OVMF.fd"), new byte[4096]);
         assertOneLine(run("run", manifest("  boot: {firmware: {path: OVMF.fd}}\n").toString()),
-                "spec.boot.firmware", "not supported");
+                "spec.boot.firmware.vars", "OVMF_VARS_4M.fd");
+        Files.write(dir.resolve("OVMF_CODE.fd"), new byte[4096]);
+        assertOneLine(run("run", manifest("  boot: {firmware: {path: OVMF_CODE.fd}}\n").toString()),
+                "spec.boot.firmware.vars", "OVMF_VARS.fd", "does not exist");
+        Files.write(dir.resolve("OVMF_VARS.fd"), new byte[4096]);
+        assertOneLine(run("run", manifest("  boot: {firmware: {path: OVMF_CODE.fd}}\n").toString()),
+                "OVMF_CODE.fd", "not a UEFI firmware volume");
+        Files.write(dir.resolve("k"), new byte[16]);
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n").toString(), "--uefi-vars", "v.fd"),
+                "--uefi-vars", "spec.boot.firmware");
     }
 
     @Test

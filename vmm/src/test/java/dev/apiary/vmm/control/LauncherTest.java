@@ -144,6 +144,50 @@ class LauncherTest {
         assertFalse(Files.exists(d.controlSocket()), "control socket removed at exit");
     }
 
+    /** A UEFI VM's variable store is the runtime directory's uefi-vars.fd, made from the template, kept across runs. */
+    @Test
+    void firmwareVmKeepsItsVariableStoreInTheRuntimeDirectory(@TempDir Path tmp) throws Exception {
+        Path code = Path.of("/usr/share/OVMF/OVMF_CODE_4M.fd");
+        Path vars = Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd");
+        assertTrue(Files.isRegularFile(code) && Files.isRegularFile(vars),
+                "Debian's ovmf package is not installed (scripts/install-deps --test installs it)");
+        Path images = Files.createDirectories(tmp.resolve("images/ovmf"));
+        Files.copy(code, images.resolve("OVMF_CODE_4M.fd"));
+        Files.copy(vars, images.resolve("OVMF_VARS_4M.fd"));
+        Path rt = Files.createDirectories(tmp.resolve("rt"));
+        Files.writeString(rt.resolve("spec.json"), """
+                {"apiVersion":"apiary.dev/v1alpha1","kind":"VirtualMachine","metadata":{"name":"u","namespace":"ns"},
+                 "spec":{"accelerator":"Emulated","cpus":1,"memory":"128Mi",
+                 "boot":{"firmware":{"path":"ovmf/OVMF_CODE_4M.fd"}}}}""");
+        RuntimeDir d = new RuntimeDir(rt);
+        for (int run = 0; run < 2; run++) {
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
+                    () -> new Launcher(rt, tmp.resolve("images"), new PrintStream(err, true)).run());
+            waitFor(() -> {
+                try {
+                    return Files.exists(d.stateFile())
+                            && JSON.readTree(d.stateFile().toFile()).path("phase").asText().equals("Running");
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "Running in state.json");
+            assertTrue(Files.isRegularFile(d.uefiVars()), "the VM's store is in its runtime directory");
+            assertEquals(Files.size(vars), Files.size(d.uefiVars()));
+            if (run == 0) {
+                // what the guest would have written: the next run must find it, not a fresh template copy
+                try (var f = java.nio.channels.FileChannel.open(d.uefiVars(), java.nio.file.StandardOpenOption.WRITE)) {
+                    f.write(ByteBuffer.wrap(new byte[] {0x55}), Files.size(vars) - 1);
+                }
+            }
+            assertTrue(http(d.controlSocket(), "POST", "/v1/stop").startsWith("HTTP/1.1 202"));
+            assertEquals(0, exit.get(60, TimeUnit.SECONDS), err.toString());
+            Files.delete(d.stateFile());
+        }
+        byte[] store = Files.readAllBytes(d.uefiVars());
+        assertEquals(0x55, store[store.length - 1], "the store survived the restart");
+    }
+
     @Test
     void badSpecIsReportedInExitJson(@TempDir Path tmp) throws Exception {
         Path rt = Files.createDirectories(tmp.resolve("rt"));

@@ -50,6 +50,29 @@ class MachineConfigTest {
     }
 
     @Test
+    void firmwareBootFindsItsVariableStoreTemplate() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("images/ovmf"));
+        Files.write(root.resolve("OVMF_CODE_4M.fd"), new byte[1]);
+        Files.write(root.resolve("OVMF_VARS_4M.fd"), new byte[1]);
+        Files.write(root.resolve("my-vars.fd"), new byte[1]);
+        Path images = dir.resolve("images");
+        MachineConfig c = MachineConfig.from(Manifests.parse(
+                "spec: {boot: {firmware: {path: ovmf/OVMF_CODE_4M.fd}}}"), images, 0, true);
+        assertNull(c.kernel());
+        assertEquals(root.resolve("OVMF_CODE_4M.fd"), c.firmware().code());
+        assertEquals(root.resolve("OVMF_VARS_4M.fd"), c.firmware().varsTemplate());
+        assertNull(c.firmware().varsStore(), "whoever runs the VM says where its store is");
+        MachineConfig explicit = MachineConfig.from(Manifests.parse(
+                "spec: {boot: {firmware: {path: ovmf/OVMF_CODE_4M.fd, vars: ovmf/my-vars.fd}}}"), images, 0, true);
+        assertEquals(root.resolve("my-vars.fd"), explicit.firmware().varsTemplate());
+        ManifestException e = assertThrows(ManifestException.class, () -> MachineConfig.from(Manifests.parse(
+                "spec: {boot: {firmware: {path: ovmf/OVMF_CODE_4M.fd, vars: ../../etc/passwd}}}"), images, 0, true));
+        assertEquals("spec.boot.firmware.vars", e.field());
+        assertEquals(dir.resolve("s.fd"), c.withFirmware(c.firmware().withVarsStore(dir.resolve("s.fd")))
+                .firmware().varsStore());
+    }
+
+    @Test
     void memoryBounds() {
         assertThrows(ManifestException.class, () -> MachineConfig.from(
                 Manifests.parse("spec: {memory: 32Mi, boot: {kernel: {path: k}}}"), dir, 0));

@@ -249,6 +249,34 @@ class SystemTest {
         assertEquals(0x18, s.selector(CpuState.CS));
     }
 
+    /**
+     * Firmware as OVMF starts it: the first fetch at 0xFFFFFFF0 (CS base 0xFFFF0000, IP 0xFFF0) from a ROM below
+     * 4 GiB, a near jump back into the ROM, a loop there. The ROM's code is decoded once and then cached like
+     * RAM's (the bus sees a bounded number of reads however often the loop runs); a store into the ROM goes to
+     * the bus and does not change the code.
+     */
+    @Test
+    void firmwareRunsFromRomAtTheResetVector() {
+        TestBus bus = new TestBus(4);
+        byte[] rom = new byte[0x10000];
+        byte[] main = Asm.assemble(".code16\nxor %ax,%ax\nmov %ax,%ds\nmov $5000,%cx\n"
+                + "1: incw 0x500\nloop 1b\nmovb $0x90,%cs:0xff00\nincw 0x502\nhlt\n", 0xFF00);
+        System.arraycopy(main, 0, rom, 0xFF00, main.length);
+        int rel = 0xFF00 - (0xFFF0 + 3);
+        byte[] reset = {(byte) 0xE9, (byte) rel, (byte) (rel >> 8)}; // jmp near 0xff00, as OVMF's reset vector jumps
+        System.arraycopy(reset, 0, rom, 0xFFF0, reset.length);
+        bus.mapRom(rom);
+        X86Platform platform = new X86Platform(bus, new GuestClock(), 0);
+        Cpu cpu = new Cpu(platform, LocalInterrupts.NONE, new CpuConfig(0, 0, 1));
+        CpuState s = cpu.state();
+        assertEquals(Cpu.Exit.HALTED, cpu.run(100_000), () -> s.describe() + cpu.recentInstructions());
+        assertEquals(5000, bus.ram.getShort(0x500));
+        assertEquals(1, bus.ram.getShort(0x502));
+        assertEquals(java.util.List.of("ffffff00=90"), bus.romWrites);
+        assertTrue(bus.romReads < 200, "ROM code decoded once, not per execution: " + bus.romReads + " reads");
+        assertEquals(0xFFFF0000L, s.segmentBase(CpuState.CS));
+    }
+
     @Test
     void apWaitsForSipiAndStartsInRealMode() {
         TestBus bus = new TestBus(4);

@@ -10,6 +10,11 @@ final class TestBus implements CpuBus {
     final ByteBuffer ram;
     final StringBuilder serial = new StringBuilder();
     final List<String> io = new ArrayList<>();
+    /** Read-only memory ending at 4 GiB (firmware code), or null; reads of it are counted, writes logged. */
+    ByteBuffer rom;
+    long romBase;
+    int romReads;
+    final List<String> romWrites = new ArrayList<>();
 
     TestBus(int megabytes) {
         ram = ByteBuffer.allocateDirect(megabytes << 20).order(ByteOrder.LITTLE_ENDIAN);
@@ -25,13 +30,36 @@ final class TestBus implements CpuBus {
         return 1;
     }
 
+    /** Maps {@code contents} as ROM ending at 4 GiB. */
+    void mapRom(byte[] contents) {
+        rom = ByteBuffer.wrap(contents.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        romBase = (1L << 32) - contents.length;
+    }
+
+    @Override
+    public boolean isRom(long physical) {
+        return rom != null && physical >= romBase && physical < romBase + rom.capacity();
+    }
+
     @Override
     public long mmioRead(long physical, int size) {
+        if (isRom(physical)) {
+            romReads++;
+            long v = 0;
+            for (int i = size - 1; i >= 0; i--) {
+                v = (v << 8) | (rom.get((int) (physical - romBase + i)) & 0xFF);
+            }
+            return v;
+        }
         return -1L;
     }
 
     @Override
-    public void mmioWrite(long physical, int size, long value) {}
+    public void mmioWrite(long physical, int size, long value) {
+        if (isRom(physical)) {
+            romWrites.add(Long.toHexString(physical) + "=" + Long.toHexString(value));
+        }
+    }
 
     @Override
     public long portIn(int port, int size) {

@@ -18,6 +18,7 @@ import dev.apiary.vmm.x86.X86Platform;
 final class EmulatedVcpu implements AccelVcpu {
     /** Instructions per slice between looks at kicks and timers; small enough for prompt kicks. */
     private static final long SLICE = 200_000;
+    private static final System.Logger LOG = System.getLogger(EmulatedVcpu.class.getName());
     private static final int RSP = 4;
     private static final int RSI = 6;
 
@@ -76,6 +77,11 @@ final class EmulatedVcpu implements AccelVcpu {
         s.setRip(b.rip());
     }
 
+    @Override
+    public void enterResetVector() {
+        cpu.resetToVector();
+    }
+
     private static void segment(CpuState s, int seg, Segment g) {
         int attributes = (g.type() & 0xF) | (g.s() ? 1 << 4 : 0) | ((g.dpl() & 3) << 5) | (g.present() ? 1 << 7 : 0)
                 | (g.avl() ? 1 << 12 : 0) | (g.l() ? 1 << 13 : 0) | (g.db() ? 1 << 14 : 0) | (g.g() ? 1 << 15 : 0);
@@ -107,6 +113,8 @@ final class EmulatedVcpu implements AccelVcpu {
                     }
                     break;
                 case SHUTDOWN:
+                    // a guest's doing, but its registers and last instructions are what anyone debugging it needs
+                    LOG.log(System.Logger.Level.INFO, () -> "vCPU " + index + ": triple fault\n" + describe());
                     return new GuestStop.TripleFault(index);
                 case INTERNAL_ERROR:
                     return new GuestStop.HostError("vCPU " + index + ": software CPU " + cpu.internalError() + "\n"

@@ -89,6 +89,11 @@ final class EmulatedVm implements AccelVm {
     }
 
     @Override
+    public void mapReadOnly(long gpa, byte[] contents) {
+        bus.mapRom(gpa, contents);
+    }
+
+    @Override
     public List<Device> platformDevices() {
         return List.of(pit);
     }

@@ -155,11 +155,14 @@ public final class KvmAbi {
 
     // Offsets inside structs.
     public static final int MEMREGION_SLOT = 0;
+    /** kvm_userspace_memory_region.flags: the guest may not write the slot (writes exit as MMIO). */
+    public static final int KVM_MEM_READONLY = 1 << 1;
     public static final int MEMREGION_FLAGS = 4;
     public static final int MEMREGION_GUEST_PHYS_ADDR = 8;
     public static final int MEMREGION_MEMORY_SIZE = 16;
     public static final int MEMREGION_USERSPACE_ADDR = 24;
     public static final int REGS_RAX = 0;
+    public static final int REGS_RDX = 24;
     public static final int REGS_RSP = 48;
     public static final int REGS_RSI = 32;
     public static final int REGS_RIP = 128;
@@ -344,6 +347,7 @@ public final class KvmAbi {
         f.put("offsetof(struct kvm_userspace_memory_region, memory_size)", (long) MEMREGION_MEMORY_SIZE);
         f.put("offsetof(struct kvm_userspace_memory_region, userspace_addr)", (long) MEMREGION_USERSPACE_ADDR);
         f.put("offsetof(struct kvm_regs, rax)", (long) REGS_RAX);
+        f.put("offsetof(struct kvm_regs, rdx)", (long) REGS_RDX);
         f.put("offsetof(struct kvm_regs, rsp)", (long) REGS_RSP);
         f.put("offsetof(struct kvm_regs, rsi)", (long) REGS_RSI);
         f.put("offsetof(struct kvm_regs, rip)", (long) REGS_RIP);

@@ -51,6 +51,12 @@ final class KvmAccelVcpu implements AccelVcpu {
     }
 
     @Override
+    public void enterResetVector() {
+        VcpuSetup.resetVector(kvm);
+        kvm.setMpState(KVM_MP_STATE_RUNNABLE);
+    }
+
+    @Override
     public void waitForStartup() {
         kvm.setMpState(KVM_MP_STATE_UNINITIALIZED);
     }

@@ -75,6 +75,11 @@ final class KvmAccelVm implements AccelVm {
     }
 
     @Override
+    public void mapReadOnly(long gpa, byte[] contents) {
+        vm.mapReadOnly(gpa, contents);
+    }
+
+    @Override
     public List<Device> platformDevices() {
         return List.of();
     }

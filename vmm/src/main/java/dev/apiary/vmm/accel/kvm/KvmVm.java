@@ -4,6 +4,7 @@ import static dev.apiary.vmm.accel.kvm.KvmAbi.*;
 
 import dev.apiary.vmm.memory.AnonymousRam;
 import dev.apiary.vmm.memory.GuestMemory;
+import dev.apiary.vmm.memory.GuestMemoryException;
 import dev.apiary.vmm.os.EventFd;
 import dev.apiary.vmm.os.Native;
 import dev.apiary.vmm.os.NativeStruct;
@@ -16,9 +17,13 @@ import java.util.List;
  * from any thread.
  */
 public final class KvmVm implements AutoCloseable {
-    /** Where KVM keeps its real-mode TSS and identity page table: three pages just below the BIOS ROM. */
-    private static final long TSS_ADDR = 0xFFFB_D000L;
-    private static final long IDENTITY_MAP_ADDR = 0xFFFB_C000L;
+    /**
+     * Where KVM keeps its real-mode TSS (three pages) and identity page table (one page), as QEMU places them:
+     * above the local APIC and below the system flash (0xFFC00000 and up for a 4 MiB OVMF), which a read-only
+     * memory slot there must not overlap.
+     */
+    private static final long TSS_ADDR = 0xFEFF_D000L;
+    private static final long IDENTITY_MAP_ADDR = 0xFEFF_C000L;
 
     private final Kvm kvm;
     private final int fd;
@@ -63,9 +68,29 @@ public final class KvmVm implements AutoCloseable {
         return r.memory();
     }
 
+    /**
+     * Gives the guest a read-only memory slot with these contents (KVM_MEM_READONLY, api.rst "4.35
+     * KVM_SET_USER_MEMORY_REGION"): reads and instruction fetches are served by KVM, writes exit as MMIO.
+     */
+    public void mapReadOnly(long gpa, byte[] contents) {
+        // host memory for the slot, filled through a view that starts at 0 (GuestMemory wants GiB-aligned regions)
+        AnonymousRam r = AnonymousRam.map(0, contents.length);
+        rams.add(r);
+        try {
+            r.memory().write(0, contents);
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException("read-only slot of " + contents.length + " bytes", e);
+        }
+        setUserMemoryRegion(nextSlot++, gpa, contents.length, r.regions().get(0).hostAddress(), KVM_MEM_READONLY);
+    }
+
     private void setUserMemoryRegion(int slot, long gpa, long size, long hostAddr) {
+        setUserMemoryRegion(slot, gpa, size, hostAddr, 0);
+    }
+
+    private void setUserMemoryRegion(int slot, long gpa, long size, long hostAddr, int flags) {
         NativeStruct r = new NativeStruct(SIZEOF_USERSPACE_MEMORY_REGION);
-        r.buf().putInt(MEMREGION_SLOT, slot).putInt(MEMREGION_FLAGS, 0).putLong(MEMREGION_GUEST_PHYS_ADDR, gpa)
+        r.buf().putInt(MEMREGION_SLOT, slot).putInt(MEMREGION_FLAGS, flags).putLong(MEMREGION_GUEST_PHYS_ADDR, gpa)
                 .putLong(MEMREGION_MEMORY_SIZE, size).putLong(MEMREGION_USERSPACE_ADDR, hostAddr);
         KvmException.ioctl(fd, KVM_SET_USER_MEMORY_REGION, r.address(), "KVM_SET_USER_MEMORY_REGION");
     }

@@ -76,6 +76,36 @@ public final class VcpuSetup {
         vcpu.setRegs();
     }
 
+    /**
+     * The RESET state of SDM Vol. 3A Table 9-1, for firmware: real mode, CS F000 with base 0xFFFF0000 and IP
+     * FFF0, data segments at 0 with 64 KiB limits, CR0 0x60000010, EDX the processor signature. Set explicitly,
+     * since after a machine reset KVM's registers are wherever the guest left them.
+     */
+    public static void resetVector(KvmVcpu vcpu) {
+        ByteBuffer s = vcpu.getSregs();
+        realModeSegment(s, SREGS_CS, 0xF000, 0xFFFF_0000L, 0xB);
+        for (int seg : new int[] {SREGS_DS, SREGS_ES, SREGS_FS, SREGS_GS, SREGS_SS}) {
+            realModeSegment(s, seg, 0, 0, 0x3);
+        }
+        segment(s, SREGS_TR, new Segment(0, 0, 0xFFFF, 0xB, true, 0, false, false, false, false, false));
+        segment(s, SREGS_LDT, new Segment(0, 0, 0xFFFF, 0x2, true, 0, false, false, false, false, false));
+        s.putLong(SREGS_GDT + DTABLE_BASE, 0).putShort(SREGS_GDT + DTABLE_LIMIT, (short) 0xFFFF);
+        s.putLong(SREGS_IDT + DTABLE_BASE, 0).putShort(SREGS_IDT + DTABLE_LIMIT, (short) 0xFFFF);
+        s.putLong(SREGS_CR0, 0x6000_0010L).putLong(SREGS_CR3, 0).putLong(SREGS_CR4, 0).putLong(SREGS_EFER, 0)
+                .putLong(SREGS_CR2, 0);
+        vcpu.setSregs();
+        ByteBuffer r = vcpu.regsBuffer();
+        for (int i = 0; i < SIZEOF_REGS; i += 8) {
+            r.putLong(i, 0);
+        }
+        r.putLong(REGS_RIP, 0xFFF0).putLong(REGS_RFLAGS, 2).putLong(REGS_RDX, 0x600);
+        vcpu.setRegs();
+    }
+
+    private static void realModeSegment(ByteBuffer s, int off, int selector, long base, int type) {
+        segment(s, off, new Segment(selector, base, 0xFFFF, type, true, 0, false, true, false, false, false));
+    }
+
     private static void segment(ByteBuffer s, int off, Segment g) {
         s.putLong(off + SEG_BASE, g.base()).putInt(off + SEG_LIMIT, (int) g.limit())
                 .putShort(off + SEG_SELECTOR, (short) g.selector()).put(off + SEG_TYPE, (byte) g.type())
