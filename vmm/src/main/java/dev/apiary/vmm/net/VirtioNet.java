@@ -634,7 +634,9 @@ public final class VirtioNet implements VirtioDevice, Device {
                     continue;
                 }
                 if (!take(q, mergeable, want(mergeable))) {
-                    stall();
+                    if (poller.backendReadable()) {
+                        stall(); // a frame waits and the guest has given nowhere to put it
+                    }
                     more = false;
                     break;
                 }

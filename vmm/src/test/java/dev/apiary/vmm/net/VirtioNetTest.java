@@ -53,7 +53,7 @@ class VirtioNetTest {
         long end = System.nanoTime() + 10_000_000_000L;
         while (!c.getAsBoolean()) {
             if (System.nanoTime() > end) {
-                fail("timed out waiting for " + what);
+                fail("timed out waiting for " + what + (what.contains("stall") ? "" : ""));
             }
             Thread.sleep(2);
         }
@@ -244,7 +244,11 @@ class VirtioNetTest {
         drv.notify(0);
         byte[] f = frame(MAC, 5000);
         backend.inject(f);
-        waitFor(() -> net.stats().rxStalls() == 1, "a stall: the frame needs more buffers");
+        try {
+            waitFor(() -> net.stats().rxStalls() == 1, "a stall: the frame needs more buffers");
+        } catch (AssertionError e) {
+            throw new AssertionError(net.stats() + " status " + drv.status(), e);
+        }
         assertTrue(rx.takeUsed().isEmpty(), "nothing delivered before the guest posts more");
         rx.offer(rx.chain(new Buf(bufs + 2048, 2048, true)));
         rx.offer(rx.chain(new Buf(bufs + 4096, 2048, true)));
