@@ -127,8 +127,42 @@ public final class SpecValidation {
             if (n.model != null && !n.model.equals("virtio")) {
                 out.add(new ManifestException(f + ".model", "unsupported value '" + n.model + "' (virtio)"));
             }
-            if (n.backend != null && !n.backend.equals("tap")) {
-                out.add(new ManifestException(f + ".backend", "unsupported value '" + n.backend + "' (tap)"));
+            if (n.backend != null && !n.backend.equals("tap") && !n.backend.equals("passt")) {
+                out.add(new ManifestException(f + ".backend", "unsupported value '" + n.backend + "' (tap, passt)"));
+            }
+            boolean passt = "passt".equals(n.backend);
+            if (n.queues != null && (n.queues < 1 || n.queues > VirtualMachineSpec.MAX_QUEUES)) {
+                out.add(new ManifestException(f + ".queues", "must be between 1 and " + VirtualMachineSpec.MAX_QUEUES
+                        + ", got " + n.queues));
+            } else if (n.queues != null && n.queues != 1 && passt) {
+                out.add(new ManifestException(f, VirtualMachineSpec.PASST_QUEUES_MESSAGE));
+            }
+            if (n.ports != null && !n.ports.isEmpty() && !passt) {
+                out.add(new ManifestException(f, VirtualMachineSpec.PORTS_MESSAGE));
+            }
+            if (n.ports != null) {
+                if (n.ports.size() > VirtualMachineSpec.MAX_PORTS) {
+                    out.add(new ManifestException(f + ".ports", "at most " + VirtualMachineSpec.MAX_PORTS + " ports"));
+                }
+                for (int j = 0; j < n.ports.size(); j++) {
+                    VirtualMachineSpec.Port p = n.ports.get(j);
+                    String pf = f + ".ports[" + j + "]";
+                    if (p == null) {
+                        out.add(new ManifestException(pf, "Required value"));
+                        continue;
+                    }
+                    if (p.protocol != null && !p.protocol.equals("TCP") && !p.protocol.equals("UDP")) {
+                        out.add(new ManifestException(pf + ".protocol", "unsupported value '" + p.protocol + "' (TCP, UDP)"));
+                    }
+                    if (p.port == null) {
+                        out.add(new ManifestException(pf + ".port", "Required value"));
+                    } else if (p.port < 1 || p.port > 65535) {
+                        out.add(new ManifestException(pf + ".port", "must be between 1 and 65535, got " + p.port));
+                    }
+                    if (p.guestPort != null && (p.guestPort < 1 || p.guestPort > 65535)) {
+                        out.add(new ManifestException(pf + ".guestPort", "must be between 1 and 65535, got " + p.guestPort));
+                    }
+                }
             }
             if (n.macAddress != null && !MAC.matcher(n.macAddress).matches()) {
                 out.add(new ManifestException(f + ".macAddress", "not a MAC address '" + n.macAddress + "'"));
