@@ -6,6 +6,7 @@ import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cli.SerialSocket;
 import dev.apiary.vmm.cpu.GuestStop;
 import dev.apiary.vmm.os.NativeException;
+import dev.apiary.vmm.machine.GuestInterface;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code vmm launch --runtime-dir DIR}: the VMM as the agent runs it — spec from {@code DIR/spec.json},
@@ -33,6 +35,7 @@ public final class Launcher {
     private volatile String phase = "Starting";
     private volatile Long bootMillis;
     private volatile Machine machine;
+    private final AtomicBoolean stateWritePending = new AtomicBoolean();
     private MachineConfig config;
 
     public Launcher(Path runtimeDir, Path imageRoot, PrintStream err) {
@@ -69,6 +72,8 @@ public final class Launcher {
             return badInput("cannot create the VM: " + e.getMessage());
         }
         machine = m;
+        // The guest's addresses show up in its traffic: the agent reads them from state.json (status.interfaces).
+        m.onInterfacesChanged(this::interfacesChanged);
         if (m.acceleratorNote() != null) {
             err.println("vmm: " + m.acceleratorNote());
         }
@@ -168,6 +173,30 @@ public final class Launcher {
         t.start();
     }
 
+    /**
+     * On a device thread: a new guest address. Written at most twice a second, off that thread, so that a guest
+     * cycling through addresses costs the host nothing much.
+     */
+    private void interfacesChanged() {
+        if (stateWritePending.compareAndSet(false, true)) {
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                stateWritePending.set(false);
+                try {
+                    writeState();
+                } catch (RuntimeException e) {
+                    err.println("vmm: cannot write " + dir.stateFile() + ": " + e.getMessage());
+                }
+            }, "state-writer");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
     private synchronized void writeState() {
         RuntimeDir.writeJson(dir.stateFile(), stateObject());
     }
@@ -185,7 +214,20 @@ public final class Launcher {
         s.put("devices", m == null ? List.of() : m.inventory().stream().map(d -> d.name()).toList());
         s.put("fullGuests", m == null ? null : m.fullGuests());
         s.put("accelerator", m == null ? null : m.accelerator());
+        s.put("interfaces", m == null ? List.of() : m.interfaces().stream().map(Launcher::interfaceObject).toList());
         return s;
+    }
+
+    private static Map<String, Object> interfaceObject(GuestInterface i) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("name", i.name());
+        o.put("mac", i.mac());
+        o.put("backend", i.backend());
+        o.put("hostInterface", i.hostInterface());
+        o.put("queues", i.queues());
+        o.put("ipAddresses", i.ipAddresses());
+        o.put("stats", i.stats());
+        return o;
     }
 
     private int badInput(String message) {

@@ -13,6 +13,11 @@ public interface NetBackend extends AutoCloseable {
     /** Says what this is in logs: {@code tap apiary0 (queue 0)}. */
     String describe();
 
+    /** The host side as status shows it: the TAP's name, {@code passt:PID}. */
+    default String hostInterface() {
+        return describe();
+    }
+
     /** Polls readable (POLLIN) when {@link #receive} has a frame. */
     int pollFd();
 

@@ -206,6 +206,11 @@ public final class Passt implements NetBackend {
     }
 
     @Override
+    public String hostInterface() {
+        return "passt:" + process.pid();
+    }
+
+    @Override
     public String describe() {
         return "passt " + process.pid();
     }

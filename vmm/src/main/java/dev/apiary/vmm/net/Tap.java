@@ -146,6 +146,11 @@ public final class Tap implements NetBackend {
     }
 
     @Override
+    public String hostInterface() {
+        return name;
+    }
+
+    @Override
     public String describe() {
         return "tap " + name + " (queue " + queue + ")";
     }

@@ -148,6 +148,11 @@ public final class VirtioNet implements VirtioDevice, Device {
         return out;
     }
 
+    /** The host side of queue pair 0 (all pairs share it): a TAP's name, {@code passt:PID}. */
+    public String hostInterface() {
+        return backends[0].hostInterface();
+    }
+
     public int queuePairs() {
         return pairs;
     }
