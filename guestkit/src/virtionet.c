@@ -6,8 +6,10 @@
  * MSI-X (one table entry per queue plus configuration), event index, indirect descriptors for transmit,
  * mergeable receive buffers, and the control queue to turn promiscuous mode off and load an empty MAC
  * filter, so that the device's filtering is what the host's traffic goes through.
- * Marker: KIT net ok mac=... ip=... pairs=N rx=... rxq=a/b/c/d tx=... arp=... icmp=... udp=... bad=... irqs=...
- *         stop=yes|timeout
+ * With kit.net.gw=IP and kit.net.hello=IP:PORT the guest also speaks first: once a second a UDP datagram
+ * "hello N from XXXXXX" from its port 7 to that address through the gateway (whose MAC it asks by ARP).
+ * Marker: KIT net ok mac=... ip=... pairs=N rx=... rxq=a/b/c/d tx=... arp=... icmp=... udp=... hello=... bad=...
+ *         irqs=... stop=yes|timeout
  *
  * kit.tests=nethostile: a hostile driver.  Each case brings the device up, breaks a rule of §2.7 and checks
  * what the device does: a broken ring sets DEVICE_NEEDS_RESET (with a configuration interrupt), a bad buffer
@@ -67,7 +69,12 @@ static u16 tx_slot[MAXPAIRS];
 static int npairs = 1;
 static u8 mac[6];
 static u32 myip;
-static u64 n_rx, n_tx, n_arp, n_icmp, n_udp, n_bad, n_rxq[MAXPAIRS];
+static u64 n_rx, n_tx, n_arp, n_icmp, n_udp, n_bad, n_rxq[MAXPAIRS], n_hello;
+/* kit.net.hello=IP:PORT with kit.net.gw=IP: the guest speaks first, through its gateway (a masquerade test) */
+static u32 gw_ip, hello_ip;
+static u16 hello_port;
+static u8 gw_mac[6];
+static int gw_known;
 static int stop;
 
 static inline u8 r8(u64 a) { return *(volatile u8 *)a; }
@@ -209,6 +216,12 @@ static void handle(int p, u8 *f, u32 len)
     static u8 out[VN_BUF];
     if (len < 14) { n_bad++; return; }
     u16 type = be16(f + 12);
+    if (type == 0x0806 && len >= 42 && be16(f + 20) == 2 && gw_ip && be32(f + 28) == gw_ip && be32(f + 38) == myip) {
+        memcpy(gw_mac, f + 22, 6);              /* the gateway answered our request */
+        gw_known = 1;
+        n_arp++;
+        return;
+    }
     if (type == 0x0806 && len >= 42 && be16(f + 20) == 1 && be32(f + 38) == myip) {
         memcpy(out, f + 6, 6); memcpy(out + 6, mac, 6); put16(out + 12, 0x0806);
         memcpy(out + 14, f + 14, 6); put16(out + 20, 2);
@@ -244,6 +257,38 @@ static void handle(int p, u8 *f, u32 len)
     put16(oip + 10, 0);
     put16(oip + 10, csum(oip, ihl, 0));
     transmit(p, out, 14 + tot);
+}
+
+static void put32(u8 *p, u32 v) { put16(p, (u16)(v >> 16)); put16(p + 2, (u16)v); }
+
+/* Who has the gateway's address? (broadcast ARP request, RFC 826) */
+static void arp_gateway(void)
+{
+    u8 f[42];
+    memset(f, 0xff, 6); memcpy(f + 6, mac, 6); put16(f + 12, 0x0806);
+    put16(f + 14, 1); put16(f + 16, 0x0800); f[18] = 6; f[19] = 4; put16(f + 20, 1);
+    memcpy(f + 22, mac, 6); put32(f + 28, myip);
+    memset(f + 32, 0, 6); put32(f + 38, gw_ip);
+    transmit(0, f, 42);
+}
+
+/* A UDP datagram to kit.net.hello through the gateway, from port 7 (so that answers come to the echo). */
+static void send_hello(void)
+{
+    u8 f[14 + 20 + 8 + 32];
+    char msg[32];
+    int n = snprintf(msg, sizeof msg, "hello %lu from %02x%02x%02x", n_hello, mac[3], mac[4], mac[5]);
+    u32 l4 = 8 + (u32)n, tot = 20 + l4;
+    memcpy(f, gw_mac, 6); memcpy(f + 6, mac, 6); put16(f + 12, 0x0800);
+    u8 *ip = f + 14, *udp = ip + 20;
+    memset(ip, 0, 20);
+    ip[0] = 0x45; put16(ip + 2, (u16)tot); ip[8] = 64; ip[9] = 17;
+    put32(ip + 12, myip); put32(ip + 16, hello_ip);
+    put16(ip + 10, csum(ip, 20, 0));
+    put16(udp, 7); put16(udp + 2, hello_port); put16(udp + 4, (u16)l4); put16(udp + 6, 0);
+    memcpy(udp + 8, msg, (u32)n);
+    transmit(0, f, 14 + tot);
+    n_hello++;
 }
 
 static u32 parse_ip(const char *s)
@@ -364,8 +409,17 @@ static int alloc_buffers(int p)
 
 void test_net(void)
 {
-    char a[32] = "10.0.2.15", t[16] = "60", np[8] = "1";
+    char a[32] = "10.0.2.15", t[16] = "60", np[8] = "1", gw[32] = "", hello[40] = "";
     opt("kit.net.ip=", a, sizeof a);
+    opt("kit.net.gw=", gw, sizeof gw);
+    opt("kit.net.hello=", hello, sizeof hello);
+    if (gw[0] && hello[0]) {
+        gw_ip = parse_ip(gw);
+        hello_ip = parse_ip(hello);
+        const char *c = hello;
+        while (*c && *c != ':') c++;
+        hello_port = *c ? (u16)parse_num(c + 1) : 9;
+    }
     opt("kit.net.time=", t, sizeof t);
     opt("kit.net.pairs=", np, sizeof np);
     myip = parse_ip(a);
@@ -414,8 +468,13 @@ void test_net(void)
 
     u64 deadline = now_us() + parse_num(t) * 1000000ul;
     u32 seen = kinfo.vec_count[VEC_RX];
+    u64 next_hello = now_us();
     while (!stop && now_us() < deadline) {
         int got = 0;
+        if (hello_ip && now_us() >= next_hello) {
+            if (gw_known) send_hello(); else arp_gateway();
+            next_hello = now_us() + 1000000;
+        }
         for (int p = 0; p < npairs; p++) {
             struct vq *q = &rxq[p];
             int here = 0;
@@ -444,9 +503,9 @@ void test_net(void)
         while (used_idx(&txq[p]) != txq[p].avail_idx && now_us() < drain) cpu_relax();
     u32 irqs = kinfo.vec_count[VEC_RX] + kinfo.vec_count[VEC_TX];
     kprintf("KIT net ok mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s pairs=%d rx=%lu rxq=%lu/%lu/%lu/%lu tx=%lu arp=%lu "
-            "icmp=%lu udp=%lu bad=%lu irqs=%u stop=%s",
+            "icmp=%lu udp=%lu hello=%lu bad=%lu irqs=%u stop=%s",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], a, npairs, n_rx, n_rxq[0], n_rxq[1], n_rxq[2], n_rxq[3],
-            n_tx, n_arp, n_icmp, n_udp, n_bad, irqs, stop ? "yes" : "timeout");
+            n_tx, n_arp, n_icmp, n_udp, n_hello, n_bad, irqs, stop ? "yes" : "timeout");
     w8(common + 0x14, 0);                       /* leave the device reset */
 }
 
