@@ -31,7 +31,7 @@ public final class Main {
 
     private static final String USAGE = """
             usage: vmm run FILE.yaml [--accel auto|kvm|emulated] [--serial-socket PATH] [--vnc HOST:PORT
-                           [--vnc-password-file FILE]] [--verbose]
+                           [--vnc-password-file FILE]] [--tap-fd NETWORK=FD]... [--verbose]
                    vmm launch --runtime-dir DIR [--image-root ROOT]
                    vmm doctor [--json]
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
@@ -42,6 +42,8 @@ public final class Main {
                      --vnc HOST:PORT       serve the screen over VNC (RFB) there, e.g. 127.0.0.1:5900; gives the
                                            VM a display (spec.display, default 1024x768) if it has none
                      --vnc-password-file F VNC Authentication with the first line of F (else no password)
+                     --tap-fd NETWORK=FD   network NETWORK (backend tap, one queue pair) uses the open TAP
+                                           descriptor FD this process inherited (TUNSETIFF done by the parent)
                      --verbose             report boot timing and exits on stderr
             launch   run the VM described by DIR/spec.json as the vmm-agent does, reporting through files
                      and sockets in DIR (docs/vmm-process.md)
@@ -138,6 +140,7 @@ public final class Main {
         boolean verbose = false;
         java.net.InetSocketAddress vnc = null;
         Path vncPasswordFile = null;
+        java.util.Map<String, Integer> tapFds = new java.util.LinkedHashMap<>();
         List<String> rest = new ArrayList<>(args);
         while (!rest.isEmpty()) {
             String a = rest.remove(0);
@@ -165,6 +168,20 @@ public final class Main {
                     return EXIT_BAD_INPUT;
                 }
                 vncPasswordFile = Path.of(rest.remove(0));
+            } else if (a.equals("--tap-fd")) {
+                String v = rest.isEmpty() ? "" : rest.remove(0);
+                int eq = v.indexOf('=');
+                Integer fd = null;
+                try {
+                    fd = eq > 0 ? Integer.valueOf(v.substring(eq + 1)) : null;
+                } catch (NumberFormatException e) {
+                    // reported below
+                }
+                if (fd == null || fd < 3) {
+                    err.println("vmm: --tap-fd needs NETWORK=FD with an inherited descriptor (3 or more), got '" + v + "'");
+                    return EXIT_BAD_INPUT;
+                }
+                tapFds.put(v.substring(0, eq), fd);
             } else if (a.equals("--verbose") || a.equals("-v")) {
                 verbose = true;
             } else if (a.startsWith("-")) {
@@ -206,6 +223,22 @@ public final class Main {
         }
         if (accel != null) {
             config = config.withAccelerator(accel);
+        }
+        if (!tapFds.isEmpty()) {
+            List<MachineConfig.Network> nets = new ArrayList<>();
+            for (MachineConfig.Network n : config.networks()) {
+                Integer fd = tapFds.remove(n.name());
+                if (fd != null && (n.backend() != MachineConfig.NetBackendKind.TAP || n.queues() != 1)) {
+                    err.println("vmm: --tap-fd " + n.name() + ": only for a tap network with one queue pair");
+                    return EXIT_BAD_INPUT;
+                }
+                nets.add(fd == null ? n : n.withTapFd(fd));
+            }
+            if (!tapFds.isEmpty()) {
+                err.println("vmm: --tap-fd: no network named " + tapFds.keySet().iterator().next() + " in " + manifest);
+                return EXIT_BAD_INPUT;
+            }
+            config = config.withNetworks(nets);
         }
         if (vnc != null && config.display() == null) {
             config = config.withDisplay(MachineConfig.Display.defaults());
