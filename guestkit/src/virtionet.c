@@ -306,6 +306,25 @@ static u32 parse_ip(const char *s)
 static char why[160];
 #define WHY(...) (snprintf(why, sizeof why, __VA_ARGS__), -1)
 
+/* Memory BAR `bar`, moved into the kit's 32-bit window unless firmware put it there: its base, or 0 with `why`. */
+static u64 map_bar(int d, int f, int bar)
+{
+    int is64;
+    u64 base, sz = pci_bar_size(d, f, bar, &base, &is64);
+    if (!sz) { (void)WHY("BAR%d is not a memory BAR", bar); return 0; }
+    if (!base || base < kinfo.low_top || base < NVME_WIN_LO || base + sz > NVME_WIN_END) {
+        u64 na = pci_bar_alloc(sz);
+        if (!na) { (void)WHY("no room for BAR%d", bar); return 0; }
+        u32 cmd = pci_cfg_read(0, d, f, 4);
+        pci_cfg_write(0, d, f, 4, cmd & ~3u);
+        pci_cfg_write(0, d, f, 0x10 + 4 * bar, (u32)na | (pci_cfg_read(0, d, f, 0x10 + 4 * bar) & 0xf));
+        if (is64) pci_cfg_write(0, d, f, 0x14 + 4 * bar, 0);
+        pci_cfg_write(0, d, f, 4, cmd);
+        base = na;
+    }
+    return base;
+}
+
 /* Finds the device and maps its BAR: 0, or -1 with `why` set. Once. */
 static int find_device(void)
 {
@@ -335,18 +354,8 @@ static int find_device(void)
         p = (h >> 8) & 0xfc;
     }
     if (bar < 0 || !off[1] || !off[2] || !off[3] || !off[4]) return WHY("missing virtio capabilities");
-    int is64;
-    u64 base, sz = pci_bar_size(d, f, bar, &base, &is64);
-    if (!sz) return WHY("BAR%d is not a memory BAR", bar);
-    if (!base || base < kinfo.low_top || base < NVME_WIN_LO || base + sz > NVME_WIN_END) {
-        u64 na = pci_bar_alloc(sz);
-        if (!na) return WHY("no room for BAR%d", bar);
-        u32 cmd = pci_cfg_read(0, d, f, 4);
-        pci_cfg_write(0, d, f, 4, cmd & ~3u);
-        pci_cfg_write(0, d, f, 0x10 + 4 * bar, (u32)na | (pci_cfg_read(0, d, f, 0x10 + 4 * bar) & 0xf));
-        if (is64) pci_cfg_write(0, d, f, 0x14 + 4 * bar, 0);
-        base = na;
-    }
+    u64 base = map_bar(d, f, bar);
+    if (!base) return -1;
     pci_cfg_write(0, d, f, 4, (pci_cfg_read(0, d, f, 4) & 0xffff) | 0x6);
     common = base + (off[1] & 0x7fffffff);
     notify_base = base + (off[2] & 0x7fffffff);
@@ -354,11 +363,13 @@ static int find_device(void)
     devcfg = base + (off[4] & 0x7fffffff);
     notify_mult = nmult;
 
-    /* MSI-X table (the kit only supports it in the same BAR) */
+    /* MSI-X table: in the same BAR (Apiary) or its own (QEMU puts it in BAR1) */
     msix_cap = pci_find_cap(d, f, 0x11);
     if (msix_cap) {
         u32 tbl = pci_cfg_read(0, d, f, msix_cap + 4);
-        if ((int)(tbl & 7) == bar) msix_tab = base + (tbl & ~7u);
+        u64 tb = (int)(tbl & 7) == bar ? base : map_bar(d, f, (int)(tbl & 7));
+        if (tb) msix_tab = tb + (tbl & ~7u);
+        pci_cfg_write(0, d, f, 4, (pci_cfg_read(0, d, f, 4) & 0xffff) | 0x6);
     }
     dev_d = d;
     return 0;
