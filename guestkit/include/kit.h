@@ -149,6 +149,7 @@ void test_exits(void);
 void test_nvme(void);
 void test_nvme_bench(void);
 void test_net(void);
+void test_net_hostile(void);
 void test_ramfb(void);
 void test_lfb(void);
 void test_kbd(void);

@@ -30,14 +30,15 @@ public final class SpecValidation {
      */
     private static final Pattern QUANTITY = Pattern.compile(
             "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$");
-    private static final String TAP = "^tap$";
+    private static final String BACKEND = "^(tap|passt)$";
+    private static final String PROTOCOL = "^(TCP|UDP)$";
     private static final String VIRTIO = "^virtio$";
     private static final String MAC = "^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$";
     private static final String TAP_NAME = "^[A-Za-z0-9_.-]{1,15}$";
     /** The schema's patterns, compiled once (the operator validates every VM on every decision). */
     private static final Map<String, Pattern> PATTERNS = Map.of(VirtualMachineSpec.RELATIVE_PATH, RELATIVE_PATH,
-            VirtualMachineSpec.NAME, NAME, TAP, Pattern.compile(TAP), VIRTIO, Pattern.compile(VIRTIO),
-            MAC, Pattern.compile(MAC), TAP_NAME, Pattern.compile(TAP_NAME));
+            VirtualMachineSpec.NAME, NAME, BACKEND, Pattern.compile(BACKEND), VIRTIO, Pattern.compile(VIRTIO),
+            MAC, Pattern.compile(MAC), TAP_NAME, Pattern.compile(TAP_NAME), PROTOCOL, Pattern.compile(PROTOCOL));
     private static final BigDecimal MIN_MEMORY_BYTES = BigDecimal.valueOf(64L << 20);
     private static final int MAX_PATH = 4096;
 
@@ -235,7 +236,26 @@ public final class SpecValidation {
                     invalid(f, "null", "must be of type object");
                     continue;
                 }
-                if (n.backend != null) pattern(f + ".backend", n.backend, TAP);
+                if (n.backend != null) pattern(f + ".backend", n.backend, BACKEND);
+                boolean passt = "passt".equals(n.backend);
+                if (n.ports != null && !n.ports.isEmpty() && !passt) rule(f, "object", VirtualMachineSpec.PORTS_MESSAGE);
+                if (n.queues != null && n.queues != 1 && passt) rule(f, "object", VirtualMachineSpec.PASST_QUEUES_MESSAGE);
+                if (n.queues != null) range(f + ".queues", n.queues, 1, VirtualMachineSpec.MAX_QUEUES);
+                if (n.ports != null) {
+                    maxItems(f + ".ports", n.ports, VirtualMachineSpec.MAX_PORTS);
+                    for (int j = 0; j < n.ports.size(); j++) {
+                        VirtualMachineSpec.Port port = n.ports.get(j);
+                        String pf = f + ".ports[" + j + "]";
+                        if (port == null) {
+                            invalid(pf, "null", "must be of type object");
+                            continue;
+                        }
+                        if (port.port == null) required(pf + ".port");
+                        else range(pf + ".port", port.port, 1, 65535);
+                        if (port.guestPort != null) range(pf + ".guestPort", port.guestPort, 1, 65535);
+                        if (port.protocol != null) pattern(pf + ".protocol", port.protocol, PROTOCOL);
+                    }
+                }
                 if (n.macAddress != null) pattern(f + ".macAddress", n.macAddress, MAC);
                 if (n.model != null) pattern(f + ".model", n.model, VIRTIO);
                 if (n.name == null) required(f + ".name");

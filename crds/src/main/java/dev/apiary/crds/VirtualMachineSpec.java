@@ -193,8 +193,19 @@ public class VirtualMachineSpec {
         public String path;
     }
 
+    /** Most queue pairs (multiqueue) one interface can have; also at most the VM's cpus. */
+    public static final int MAX_QUEUES = 16;
+    /** Most forwarded ports one passt interface can have. */
+    public static final int MAX_PORTS = 64;
+    static final String PORTS_RULE = "!has(self.ports) || size(self.ports) == 0 || (has(self.backend) && self.backend == 'passt')";
+    public static final String PORTS_MESSAGE = "ports are forwarded only by backend passt";
+    static final String PASST_QUEUES_RULE = "!has(self.queues) || self.queues == 1 || !has(self.backend) || self.backend != 'passt'";
+    public static final String PASST_QUEUES_MESSAGE = "backend passt has one queue pair";
+
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
+    @ValidationRule(value = PORTS_RULE, message = PORTS_MESSAGE)
+    @ValidationRule(value = PASST_QUEUES_RULE, message = PASST_QUEUES_MESSAGE)
     public static class Network {
         @Required
         @Pattern(NAME)
@@ -202,8 +213,9 @@ public class VirtualMachineSpec {
         @JsonPropertyDescription("Device model; only virtio today.")
         @Pattern("^virtio$")
         public String model;
-        @JsonPropertyDescription("Host side; only tap today.")
-        @Pattern("^tap$")
+        @JsonPropertyDescription("Host side: tap (a TAP device; on a cluster node the agent creates it and attaches it "
+                + "to the node's VM network) or passt (user-mode networking through passt, no privileges).")
+        @Pattern("^(tap|passt)$")
         public String backend;
         @Pattern("^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
         public String macAddress;
@@ -211,6 +223,31 @@ public class VirtualMachineSpec {
                 + "may); default: a new TAP named by the kernel.")
         @Pattern("^[A-Za-z0-9_.-]{1,15}$")
         public String tapName;
+        @JsonPropertyDescription("Queue pairs (virtio-net multiqueue), 1 (default) to the VM's cpus; backend passt has one.")
+        @Min(1)
+        @Max(MAX_QUEUES)
+        public Integer queues;
+        @JsonPropertyDescription("backend passt: host ports forwarded to the guest.")
+        @Size(max = MAX_PORTS)
+        public List<Port> ports;
+    }
+
+    /** A host port that passt forwards to the guest. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static class Port {
+        @JsonPropertyDescription("TCP (default) or UDP.")
+        @Pattern("^(TCP|UDP)$")
+        public String protocol;
+        @JsonPropertyDescription("The port on the host.")
+        @Required
+        @Min(1)
+        @Max(65535)
+        public Integer port;
+        @JsonPropertyDescription("The port in the guest; default: the same as port.")
+        @Min(1)
+        @Max(65535)
+        public Integer guestPort;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

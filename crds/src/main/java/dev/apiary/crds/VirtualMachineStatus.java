@@ -33,6 +33,15 @@ public class VirtualMachineStatus {
     @JsonPropertyDescription("Agent: the accelerator this run got (KVM or Emulated), as the VMM reported it.")
     public Accelerator accelerator;
 
+    /**
+     * Agent: the network interfaces of the current run, as the VMM reports them (state.json): MAC, host side, and
+     * the IP addresses the guest's own traffic shows (as KubeVirt lists a VMI's interfaces). Absent while no VMM
+     * runs.
+     */
+    @JsonPropertyDescription("Agent: the current run's network interfaces: name, MAC, and the IP addresses the "
+            + "guest's traffic shows.")
+    public List<Interface> interfaces;
+
     /** Operator: whether the node's agent should have the VM running. */
     @JsonPropertyDescription("Operator: Running or Stopped; the agent makes it so for run runId.")
     public DesiredState desiredState;
@@ -66,6 +75,25 @@ public class VirtualMachineStatus {
         public Long bootMillis;
         /** The runId this process serves. */
         public Long runId;
+    }
+
+    /** One network interface of a running VM (spec.networks[] by name). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static class Interface {
+        /** The spec.networks[] entry. */
+        public String name;
+        public String mac;
+        /** The guest's first address (IPv4 first), once its traffic has shown one. */
+        @JsonPropertyDescription("The guest's first address (IPv4 before IPv6), learned from its own traffic.")
+        public String ipAddress;
+        public List<String> ipAddresses;
+        /** tap or passt. */
+        public String backend;
+        /** The host side: the TAP's name, or passt:PID. */
+        public String hostInterface;
+        /** Queue pairs. */
+        public Integer queues;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

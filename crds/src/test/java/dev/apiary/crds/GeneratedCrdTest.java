@@ -80,7 +80,7 @@ class GeneratedCrdTest {
         List<String> names = new ArrayList<>();
         crd("virtualmachines.apiary.dev-v1.yml").at("/spec/versions/0/additionalPrinterColumns")
                 .forEach(c -> names.add(c.path("name").asText()));
-        assertEquals(List.of("Phase", "Node", "CPUs", "Memory", "Ready", "Accel", "Age"), names);
+        assertEquals(List.of("Phase", "Node", "CPUs", "Memory", "Ready", "Accel", "IP", "Age"), names);
     }
 
     @Test

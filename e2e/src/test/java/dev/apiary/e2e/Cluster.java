@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * One node's worth of Apiary in one JVM: the mock API server (CRUD mode, TokenReview/SAR by expectation), the
@@ -89,8 +90,13 @@ public final class Cluster implements AutoCloseable {
     }
 
     public AgentRuntime startAgent() throws IOException {
+        return startAgent(s -> s);
+    }
+
+    /** Starts the agent with {@link #agentSettings()} adjusted (a VM network, say). */
+    public AgentRuntime startAgent(UnaryOperator<AgentSettings> adjust) throws IOException {
         agentClient = api.newClient();
-        agent = new AgentRuntime(agentClient, agentSettings(), vertx);
+        agent = new AgentRuntime(agentClient, adjust.apply(agentSettings()), vertx);
         agent.start();
         return agent;
     }

@@ -7,6 +7,7 @@ import dev.apiary.agent.api.Tls;
 import dev.apiary.agent.node.HostFacts;
 import dev.apiary.agent.node.NodeLease;
 import dev.apiary.agent.node.NodeRegistration;
+import dev.apiary.agent.net.VmNetwork;
 import dev.apiary.agent.reconcile.NodeReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.vertx.core.Vertx;
@@ -99,7 +100,7 @@ public final class AgentRuntime implements AutoCloseable {
                 : (settings.tls() ? "https://" : "http://") + settings.nodeName() + ":" + server.actualPort();
         reconciler = new NodeReconciler(client, settings.nodeName(), settings.runtimeRoot(), settings.vmmCommand(),
                 settings.launcher(), settings.imageRoot(), settings.stopGrace(), settings.resync(), endpoint, clock,
-                settings.syncTimeout());
+                settings.syncTimeout(), new VmNetwork(settings.network()));
         api = new AgentApi(vertx, reconciler, review);
         routes.set(api.router(vertx));
         reconciler.start();

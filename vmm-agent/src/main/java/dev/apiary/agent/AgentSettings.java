@@ -1,5 +1,6 @@
 package dev.apiary.agent;
 
+import dev.apiary.agent.net.VmNetwork;
 import dev.apiary.agent.runtime.VmmLauncher;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,12 +30,23 @@ import java.util.Map;
  * @param syncTimeout       a VM informer not synced after this long is reported (readiness DOWN with the reason, an
  *                          Event on the VmmNode); it keeps retrying
  * @param launcher          how VMM processes are started (setsid, the default, or a host systemd service)
+ * @param network           where the TAPs of VMs' tap networks go (a bridge, a masqueraded subnet, or nowhere)
  */
 public record AgentSettings(String nodeName, Path imageRoot, Path runtimeRoot, List<String> vmmCommand,
         String listenHost, int listenPort, String endpoint, boolean tls, Path tlsCert, Path tlsKey,
         Duration heartbeat, Duration resync, Duration stopGrace, Duration reviewCacheTtl,
         Map<String, String> nodeLabels, Integer capacityCpus, long reservedMemory, Duration syncTimeout,
-        VmmLauncher launcher) {
+        VmmLauncher launcher, VmNetwork.Settings network) {
+
+    public AgentSettings(String nodeName, Path imageRoot, Path runtimeRoot, List<String> vmmCommand,
+            String listenHost, int listenPort, String endpoint, boolean tls, Path tlsCert, Path tlsKey,
+            Duration heartbeat, Duration resync, Duration stopGrace, Duration reviewCacheTtl,
+            Map<String, String> nodeLabels, Integer capacityCpus, long reservedMemory, Duration syncTimeout,
+            VmmLauncher launcher) {
+        this(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls, tlsCert, tlsKey,
+                heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory, syncTimeout,
+                launcher, VmNetwork.Settings.none());
+    }
 
     public static AgentSettings defaults(String nodeName, Path imageRoot, Path runtimeRoot, List<String> vmmCommand) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, List.copyOf(vmmCommand), "0.0.0.0", 9443, null,
@@ -46,48 +58,54 @@ public record AgentSettings(String nodeName, Path imageRoot, Path runtimeRoot, L
     public AgentSettings withListen(String host, int port) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, host, port, endpoint, tls, tlsCert,
                 tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
-                syncTimeout, launcher);
+                syncTimeout, launcher, network);
     }
 
     public AgentSettings withEndpoint(String e) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, e, tls, tlsCert,
                 tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
-                syncTimeout, launcher);
+                syncTimeout, launcher, network);
     }
 
     public AgentSettings withTls(boolean on, Path cert, Path key) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, on,
                 cert, key, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
-                syncTimeout, launcher);
+                syncTimeout, launcher, network);
     }
 
     public AgentSettings withTimings(Duration heartbeat, Duration resync, Duration stopGrace) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
                 tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
-                syncTimeout, launcher);
+                syncTimeout, launcher, network);
     }
 
     public AgentSettings withReviewCacheTtl(Duration ttl) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
                 tlsCert, tlsKey, heartbeat, resync, stopGrace, ttl, nodeLabels, capacityCpus, reservedMemory,
-                syncTimeout, launcher);
+                syncTimeout, launcher, network);
     }
 
     public AgentSettings withCapacity(Integer cpus, long reservedMemory, Map<String, String> labels) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
                 tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, Map.copyOf(labels), cpus, reservedMemory,
-                syncTimeout, launcher);
+                syncTimeout, launcher, network);
     }
 
     public AgentSettings withSyncTimeout(Duration d) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
                 tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
-                d, launcher);
+                d, launcher, network);
     }
 
     public AgentSettings withLauncher(VmmLauncher l) {
         return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
                 tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
-                syncTimeout, l);
+                syncTimeout, l, network);
+    }
+
+    public AgentSettings withNetwork(VmNetwork.Settings n) {
+        return new AgentSettings(nodeName, imageRoot, runtimeRoot, vmmCommand, listenHost, listenPort, endpoint, tls,
+                tlsCert, tlsKey, heartbeat, resync, stopGrace, reviewCacheTtl, nodeLabels, capacityCpus, reservedMemory,
+                syncTimeout, launcher, n);
     }
 }

@@ -67,6 +67,24 @@ public interface AgentConfig {
 
     Map<String, String> nodeLabels();
 
+    /** Where the TAPs of VMs' tap networks go (docs/networking.md). */
+    Network network();
+
+    interface Network {
+        /** An existing bridge of the node to put VMs' TAPs into. */
+        Optional<String> bridge();
+
+        /** A private IPv4 subnet (CIDR) the agent makes a masqueraded bridge for; wins over bridge. */
+        Optional<String> subnet();
+
+        /** The bridge the agent makes for subnet. */
+        @WithDefault("apiary0")
+        String subnetBridge();
+
+        /** The uid VMMs run as, which owns their TAPs (default: the agent's). */
+        Optional<Integer> tapOwner();
+    }
+
     interface Tls {
         @WithDefault("true")
         boolean enabled();

@@ -2,6 +2,7 @@ package dev.apiary.agent.app;
 
 import dev.apiary.agent.AgentRuntime;
 import dev.apiary.agent.AgentSettings;
+import dev.apiary.agent.net.VmNetwork;
 import dev.apiary.agent.runtime.VmmLauncher;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
@@ -49,6 +50,8 @@ public class AgentService {
                 .withReviewCacheTtl(c.reviewCacheTtl())
                 .withCapacity(c.capacityCpus().orElse(null), c.reservedMemoryBytes(), c.nodeLabels())
                 .withLauncher(VmmLauncher.of(c.launcher(), c.hostRoot().map(Path::of).orElse(null),
-                        List.of(Path.of(c.runtimeDir()), Path.of(c.imageRoot()))));
+                        List.of(Path.of(c.runtimeDir()), Path.of(c.imageRoot()))))
+                .withNetwork(VmNetwork.Settings.of(c.network().bridge().orElse(null), c.network().subnet().orElse(null),
+                        c.network().subnetBridge(), c.network().tapOwner().orElse(null)));
     }
 }

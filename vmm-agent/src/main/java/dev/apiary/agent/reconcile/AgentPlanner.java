@@ -89,11 +89,11 @@ public final class AgentPlanner {
                     AgentStatus s = RunReport.of(r, endpoint);
                     if (r.runId() < runId && why != null) {
                         s = new AgentStatus(VmPhase.Stopping, s.vmm(), null, "False", "Restarting", why, endpoint,
-                                s.accelerator());
+                                s.accelerator(), s.interfaces());
                     } else if (why != null && r.stop() == null) {
                         // The power button is pressed in this pass; say so now rather than one pass later.
                         s = new AgentStatus(VmPhase.Stopping, s.vmm(), null, "False", "Stopping", why, endpoint,
-                                s.accelerator());
+                                s.accelerator(), s.interfaces());
                     }
                     report(vm, s, out);
                 }

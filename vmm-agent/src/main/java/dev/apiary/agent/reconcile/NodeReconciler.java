@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.apiary.agent.runtime.ControlClient;
 import dev.apiary.agent.runtime.LocalRun;
 import dev.apiary.agent.runtime.ReapedExit;
+import dev.apiary.agent.net.VmNetwork;
 import dev.apiary.agent.runtime.RunDir;
 import dev.apiary.agent.runtime.RunIdentity;
 import dev.apiary.agent.runtime.StopRequest;
@@ -71,10 +72,20 @@ public final class NodeReconciler implements AutoCloseable {
     private volatile Instant informerStarted;
     private volatile String notSynced;
     private final Duration syncTimeout;
+    private final VmNetwork network;
 
     public NodeReconciler(KubernetesClient client, String node, Path runtimeRoot, List<String> vmmCommand,
             VmmLauncher launcher, Path imageRoot, Duration stopGrace, Duration resync, String endpoint, Clock clock,
             Duration syncTimeout) {
+        this(client, node, runtimeRoot, vmmCommand, launcher, imageRoot, stopGrace, resync, endpoint, clock, syncTimeout,
+                new VmNetwork(VmNetwork.Settings.none()));
+    }
+
+    /** @param network makes the TAPs of a VM's tap networks before its VMM starts, removes them after */
+    public NodeReconciler(KubernetesClient client, String node, Path runtimeRoot, List<String> vmmCommand,
+            VmmLauncher launcher, Path imageRoot, Duration stopGrace, Duration resync, String endpoint, Clock clock,
+            Duration syncTimeout, VmNetwork network) {
+        this.network = network;
         this.client = client;
         this.node = node;
         this.runtimeRoot = runtimeRoot;
@@ -163,6 +174,9 @@ public final class NodeReconciler implements AutoCloseable {
             boolean synced = informer != null && informer.hasSynced();
             checkSync(synced);
             List<LocalRun> runs = localRuns();
+            for (LocalRun r : runs) {
+                if (!r.alive() && VmNetwork.holdsTaps(r.dir())) network.release(r.dir()); // the run is over
+            }
             List<Action> plan = planner.plan(cachedVms(), synced, runs, endpoint, clock.instant());
             for (Action a : plan) {
                 try {
@@ -265,6 +279,7 @@ public final class NodeReconciler implements AutoCloseable {
         } else if (a instanceof Action.Cleanup c) {
             if (c.orphan() && !confirmedOrphan(c.run())) return;
             LOG.infof("removing runtime directory %s of %s", c.run().dir().path(), c.run().id().key());
+            network.release(c.run().dir());
             c.run().dir().delete();
         } else if (a instanceof Action.Report r) {
             writeStatus(r);
@@ -288,10 +303,15 @@ public final class NodeReconciler implements AutoCloseable {
         spec.setSpec(vm.getStatus().runSpec != null ? vm.getStatus().runSpec : vm.getSpec());
         RunDir dir = RunDir.of(runtimeRoot, uid);
         RunIdentity id = new RunIdentity(ns, name, uid, runId, null, clock.instant().toString());
+        network.release(dir); // the last run's TAPs, if it ended while no agent watched
         dir.prepare(JSON.writeValueAsBytes(spec), id);
         try {
+            // The TAPs before the VMM, which is told their names in the spec it is given.
+            spec.setSpec(network.provision(uid, spec.getSpec(), dir));
+            dir.write(RunDir.SPEC, spec);
             processes.launch(dir, id);
         } catch (IOException e) {
+            network.release(dir);
             // The VM's status must say why it did not start: record it as the VMM's own error line would be.
             Files.writeString(dir.file(RunDir.VMM_LOG), "agent: cannot start the VMM: " + e.getMessage() + "\n",
                     StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,

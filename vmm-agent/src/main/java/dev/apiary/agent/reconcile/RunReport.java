@@ -3,9 +3,12 @@ package dev.apiary.agent.reconcile;
 import dev.apiary.agent.runtime.LocalRun;
 import dev.apiary.agent.runtime.ReapedExit;
 import dev.apiary.agent.runtime.VmmExit;
+import dev.apiary.agent.runtime.VmmState;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VmPhase;
+import java.util.ArrayList;
+import java.util.List;
 
 /** What a VM's status says about one of its runs, computed from the runtime directory alone. Pure. */
 public final class RunReport {
@@ -28,6 +31,26 @@ public final class RunReport {
         return run.state() == null ? null : Accelerator.named(run.state().accelerator());
     }
 
+    /** status.interfaces from state.json: null when the VMM has not said (or has no network). */
+    static List<VirtualMachineStatus.Interface> interfaces(LocalRun run) {
+        if (run.state() == null || run.state().interfaces() == null || run.state().interfaces().isEmpty()) return null;
+        List<VirtualMachineStatus.Interface> out = new ArrayList<>();
+        for (VmmState.Interface i : run.state().interfaces()) {
+            VirtualMachineStatus.Interface s = new VirtualMachineStatus.Interface();
+            s.name = i.name();
+            s.mac = i.mac();
+            s.backend = i.backend();
+            s.hostInterface = i.hostInterface();
+            s.queues = i.queues();
+            if (i.ipAddresses() != null && !i.ipAddresses().isEmpty()) {
+                s.ipAddresses = List.copyOf(i.ipAddresses());
+                s.ipAddress = i.ipAddresses().get(0);
+            }
+            out.add(s);
+        }
+        return out;
+    }
+
     private static AgentStatus live(LocalRun run, String endpoint) {
         VirtualMachineStatus.VmmProcess p = new VirtualMachineStatus.VmmProcess();
         p.pid = run.pid();
@@ -38,11 +61,13 @@ public final class RunReport {
         String vmmPhase = run.state() == null ? null : run.state().phase();
         if (run.stop() != null || "Stopping".equals(vmmPhase)) {
             String why = run.stop() != null ? run.stop().reason() : "the VMM is stopping";
-            return new AgentStatus(VmPhase.Stopping, p, null, "False", "Stopping", why, endpoint, accelerator(run));
+            return new AgentStatus(VmPhase.Stopping, p, null, "False", "Stopping", why, endpoint, accelerator(run),
+                    interfaces(run));
         }
         if ("Running".equals(vmmPhase)) {
             return new AgentStatus(VmPhase.Running, p, null, "True", "GuestRunning",
-                    "run " + run.runId() + " is running (pid " + run.pid() + ")", endpoint, accelerator(run));
+                    "run " + run.runId() + " is running (pid " + run.pid() + ")", endpoint, accelerator(run),
+                    interfaces(run));
         }
         return new AgentStatus(VmPhase.Starting, p, null, "False", "Starting",
                 "the VMM of run " + run.runId() + " is starting", endpoint, accelerator(run));

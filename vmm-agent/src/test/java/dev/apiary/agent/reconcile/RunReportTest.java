@@ -8,10 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.apiary.agent.runtime.ReapedExit;
 import dev.apiary.agent.runtime.StopRequest;
+import dev.apiary.agent.runtime.LocalRun;
 import dev.apiary.agent.runtime.VmmExit;
+import dev.apiary.agent.runtime.VmmState;
 import dev.apiary.crds.Accelerator;
 import dev.apiary.crds.VirtualMachineStatus;
 import dev.apiary.crds.VmPhase;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How a run's end reads in the VM's status, for each way a VMM ends. */
@@ -104,5 +107,33 @@ class RunReportTest {
         assertEquals(VmPhase.Stopped, ended(null, new ReapedExit(137, "t"), stop, "Running").phase());
         AgentStatus live = RunReport.of(run("a", 1, true, "Running", null, null, stop), null);
         assertEquals(VmPhase.Stopping, live.phase());
+    }
+
+    @Test
+    void aRunningVmShowsItsInterfacesAndAnEndedOneNone() {
+        var live = run("a", 1, true, "Running", null, null, null);
+        var st = live.state();
+        var withNics = new VmmState(st.phase(), st.pid(), st.startedAt(), st.bootMillis(), st.boots(), st.vcpus(),
+                st.memoryBytes(), st.devices(), st.fullGuests(), st.accelerator(), List.of(
+                        new VmmState.Interface("default", "52:54:00:aa:bb:cc", "tap", "ap0123456789", 2,
+                                List.of("10.99.0.7", "2001:db8:0:0:0:0:0:7")),
+                        new VmmState.Interface("side", "52:54:00:aa:bb:cd", "passt", "passt:77", 1, List.of())));
+        var r = new LocalRun(live.dir(), live.id(), live.pid(), true, withNics, null, null, null, null);
+        AgentStatus s = RunReport.of(r, null);
+        assertEquals(2, s.interfaces().size());
+        VirtualMachineStatus.Interface i = s.interfaces().get(0);
+        assertEquals("default", i.name);
+        assertEquals("52:54:00:aa:bb:cc", i.mac);
+        assertEquals("10.99.0.7", i.ipAddress);
+        assertEquals(List.of("10.99.0.7", "2001:db8:0:0:0:0:0:7"), i.ipAddresses);
+        assertEquals("ap0123456789", i.hostInterface);
+        assertEquals(2, i.queues);
+        assertNull(s.interfaces().get(1).ipAddress, "no address seen yet");
+        VirtualMachineStatus applied = s.applyTo(null, "t");
+        assertTrue(s.isReflectedIn(applied));
+        // The run ends: the interfaces go.
+        AgentStatus ended = ended(new VmmExit(0, "PowerOff", null, "t"), null, null, "Running");
+        assertNull(ended.applyTo(applied, "t").interfaces);
+        assertFalse(ended.isReflectedIn(applied));
     }
 }

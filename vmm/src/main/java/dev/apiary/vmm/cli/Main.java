@@ -32,7 +32,7 @@ public final class Main {
 
     private static final String USAGE = """
             usage: vmm run FILE.yaml [--accel auto|kvm|emulated] [--serial-socket PATH] [--vnc HOST:PORT
-                           [--vnc-password-file FILE]] [--uefi-vars FILE] [--verbose]
+                           [--vnc-password-file FILE]] [--uefi-vars FILE] [--tap-fd NETWORK=FD]... [--verbose]
                    vmm launch --runtime-dir DIR [--image-root ROOT]
                    vmm doctor [--json]
             run      boot the VirtualMachine manifest FILE on this host, COM1 on the terminal
@@ -46,6 +46,8 @@ public final class Main {
                      --uefi-vars FILE      with boot.firmware: keep the VM's UEFI variables in FILE (a copy of
                                            the template is made there when it does not exist); without it they
                                            live in memory and start from the template at every run
+                     --tap-fd NETWORK=FD   network NETWORK (backend tap, one queue pair) uses the open TAP
+                                           descriptor FD this process inherited (TUNSETIFF done by the parent)
                      --verbose             report boot timing and exits on stderr
             launch   run the VM described by DIR/spec.json as the vmm-agent does, reporting through files
                      and sockets in DIR (docs/vmm-process.md)
@@ -143,6 +145,7 @@ public final class Main {
         java.net.InetSocketAddress vnc = null;
         Path vncPasswordFile = null;
         Path uefiVars = null;
+        java.util.Map<String, Integer> tapFds = new java.util.LinkedHashMap<>();
         List<String> rest = new ArrayList<>(args);
         while (!rest.isEmpty()) {
             String a = rest.remove(0);
@@ -176,6 +179,20 @@ public final class Main {
                     return EXIT_BAD_INPUT;
                 }
                 uefiVars = Path.of(rest.remove(0));
+            } else if (a.equals("--tap-fd")) {
+                String v = rest.isEmpty() ? "" : rest.remove(0);
+                int eq = v.indexOf('=');
+                Integer fd = null;
+                try {
+                    fd = eq > 0 ? Integer.valueOf(v.substring(eq + 1)) : null;
+                } catch (NumberFormatException e) {
+                    // reported below
+                }
+                if (fd == null || fd < 3) {
+                    err.println("vmm: --tap-fd needs NETWORK=FD with an inherited descriptor (3 or more), got '" + v + "'");
+                    return EXIT_BAD_INPUT;
+                }
+                tapFds.put(v.substring(0, eq), fd);
             } else if (a.equals("--verbose") || a.equals("-v")) {
                 verbose = true;
             } else if (a.startsWith("-")) {
@@ -231,6 +248,22 @@ public final class Main {
                 return EXIT_BAD_INPUT;
             }
             config = config.withFirmware(config.firmware().withVarsStore(uefiVars.toAbsolutePath()));
+        }
+        if (!tapFds.isEmpty()) {
+            List<MachineConfig.Network> nets = new ArrayList<>();
+            for (MachineConfig.Network n : config.networks()) {
+                Integer fd = tapFds.remove(n.name());
+                if (fd != null && (n.backend() != MachineConfig.NetBackendKind.TAP || n.queues() != 1)) {
+                    err.println("vmm: --tap-fd " + n.name() + ": only for a tap network with one queue pair");
+                    return EXIT_BAD_INPUT;
+                }
+                nets.add(fd == null ? n : n.withTapFd(fd));
+            }
+            if (!tapFds.isEmpty()) {
+                err.println("vmm: --tap-fd: no network named " + tapFds.keySet().iterator().next() + " in " + manifest);
+                return EXIT_BAD_INPUT;
+            }
+            config = config.withNetworks(nets);
         }
         if (vnc != null && config.display() == null) {
             config = config.withDisplay(MachineConfig.Display.defaults());

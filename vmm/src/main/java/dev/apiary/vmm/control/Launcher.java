@@ -9,6 +9,7 @@ import dev.apiary.vmm.display.InputSink;
 import dev.apiary.vmm.display.Png;
 import dev.apiary.vmm.display.VncServer;
 import dev.apiary.vmm.os.NativeException;
+import dev.apiary.vmm.machine.GuestInterface;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code vmm launch --runtime-dir DIR}: the VMM as the agent runs it — spec from {@code DIR/spec.json},
@@ -36,6 +38,7 @@ public final class Launcher {
     private volatile String phase = "Starting";
     private volatile Long bootMillis;
     private volatile Machine machine;
+    private final AtomicBoolean stateWritePending = new AtomicBoolean();
     private MachineConfig config;
 
     public Launcher(Path runtimeDir, Path imageRoot, PrintStream err) {
@@ -75,6 +78,8 @@ public final class Launcher {
             return badInput("cannot create the VM: " + e.getMessage());
         }
         machine = m;
+        // The guest's addresses show up in its traffic: the agent reads them from state.json (status.interfaces).
+        m.onInterfacesChanged(this::interfacesChanged);
         if (m.acceleratorNote() != null) {
             err.println("vmm: " + m.acceleratorNote());
         }
@@ -191,6 +196,30 @@ public final class Launcher {
         t.start();
     }
 
+    /**
+     * On a device thread: a new guest address. Written at most twice a second, off that thread, so that a guest
+     * cycling through addresses costs the host nothing much.
+     */
+    private void interfacesChanged() {
+        if (stateWritePending.compareAndSet(false, true)) {
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                stateWritePending.set(false);
+                try {
+                    writeState();
+                } catch (RuntimeException e) {
+                    err.println("vmm: cannot write " + dir.stateFile() + ": " + e.getMessage());
+                }
+            }, "state-writer");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
     private synchronized void writeState() {
         RuntimeDir.writeJson(dir.stateFile(), stateObject());
     }
@@ -215,7 +244,20 @@ public final class Launcher {
             d.put("vnc", config.display().vnc());
             s.put("display", d);
         }
+        s.put("interfaces", m == null ? List.of() : m.interfaces().stream().map(Launcher::interfaceObject).toList());
         return s;
+    }
+
+    private static Map<String, Object> interfaceObject(GuestInterface i) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("name", i.name());
+        o.put("mac", i.mac());
+        o.put("backend", i.backend());
+        o.put("hostInterface", i.hostInterface());
+        o.put("queues", i.queues());
+        o.put("ipAddresses", i.ipAddresses());
+        o.put("stats", i.stats());
+        return o;
     }
 
     private int badInput(String message) {

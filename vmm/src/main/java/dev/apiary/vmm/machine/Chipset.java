@@ -31,6 +31,7 @@ import dev.apiary.vmm.pci.PciBus;
 import dev.apiary.vmm.uart.ComPort;
 import dev.apiary.vmm.uart.Uart16550;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -221,6 +222,8 @@ public final class Chipset {
         }
     }
 
+    private final Map<String, VirtioNet> nics = new LinkedHashMap<>();
+
     /** The first PCI slot for network interfaces (after up to 13 disks at 3…15). */
     static final int FIRST_NIC_SLOT = 16;
 
@@ -231,7 +234,13 @@ public final class Chipset {
             VirtioNet nic = Networks.open(n, m.memory());
             pci.attach(slot++, 0, nic.pciFunction());
             devices.add(nic);
+            nics.put(n.name(), nic);
         }
+    }
+
+    /** The network interfaces by manifest name, in manifest order. */
+    Map<String, VirtioNet> nics() {
+        return Collections.unmodifiableMap(nics);
     }
 
     public List<Device> devices() {

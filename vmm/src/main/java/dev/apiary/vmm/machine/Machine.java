@@ -24,8 +24,10 @@ import dev.apiary.vmm.accel.Accelerator;
 import dev.apiary.vmm.memory.GuestMemory;
 import dev.apiary.vmm.memory.MemoryLayout;
 import java.lang.System.Logger.Level;
+import dev.apiary.vmm.net.VirtioNet;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -240,6 +242,28 @@ public final class Machine implements AutoCloseable, SystemControl {
 
     public Chipset chipset() {
         return chipset;
+    }
+
+    /** The network interfaces, in manifest order, with what the guest's traffic has shown so far. */
+    public List<GuestInterface> interfaces() {
+        List<GuestInterface> out = new ArrayList<>();
+        for (MachineConfig.Network n : config.networks()) {
+            VirtioNet nic = chipset.nics().get(n.name());
+            if (nic == null) {
+                continue;
+            }
+            out.add(new GuestInterface(n.name(), nic.mac().toString(),
+                    n.backend().name().toLowerCase(Locale.ROOT), nic.hostInterface(), nic.queuePairs(),
+                    nic.guestAddresses(), nic.stats()));
+        }
+        return out;
+    }
+
+    /** Calls {@code r} (on a device thread) whenever an interface's addresses change. */
+    public void onInterfacesChanged(Runnable r) {
+        for (VirtioNet nic : chipset.nics().values()) {
+            nic.onGuestAddressesChanged(r);
+        }
     }
 
     /**

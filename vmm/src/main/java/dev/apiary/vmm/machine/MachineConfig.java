@@ -7,6 +7,7 @@ import dev.apiary.crds.VirtualMachineSpec;
 import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import dev.apiary.vmm.memory.MemoryLayout;
 import dev.apiary.vmm.net.MacAddress;
+import dev.apiary.vmm.net.PortForward;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,13 +75,36 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
     /** Most network interfaces one VM can have (PCI slots 16 and up). */
     public static final int MAX_NETWORKS = 8;
 
+    /** Where a network interface's frames go on the host. */
+    public enum NetBackendKind { TAP, PASST }
+
     /**
-     * A network interface: one virtio-net function on a TAP. {@code tapName} null lets the kernel name a new
-     * TAP; {@code tapFd} ≥ 0 is a TAP descriptor the parent process handed over (then the name is unused).
+     * A network interface: one virtio-net function with {@code queues} queue pairs. Backend TAP: {@code tapName}
+     * null lets the kernel name a new TAP; {@code tapFd} ≥ 0 is a TAP descriptor the parent process handed over
+     * (then the name is unused). Backend PASST: the VMM starts passt, which forwards {@code ports}.
      */
-    public record Network(String name, MacAddress mac, String tapName, int tapFd) {
+    public record Network(String name, MacAddress mac, NetBackendKind backend, String tapName, int tapFd, int queues,
+            List<PortForward> ports) {
+        public Network {
+            ports = List.copyOf(ports);
+        }
+
+        /** A one-queue TAP interface. */
+        public Network(String name, MacAddress mac, String tapName, int tapFd) {
+            this(name, mac, NetBackendKind.TAP, tapName, tapFd, 1, List.of());
+        }
+
         public Network withTapFd(int fd) {
-            return new Network(name, mac, tapName, fd);
+            return new Network(name, mac, backend, tapName, fd, queues, ports);
+        }
+
+        public Network withQueues(int n) {
+            return new Network(name, mac, backend, tapName, tapFd, n, ports);
+        }
+
+        /** A passt interface with one queue pair. */
+        public static Network passt(String name, MacAddress mac, List<PortForward> ports) {
+            return new Network(name, mac, NetBackendKind.PASST, null, -1, 1, ports);
         }
     }
 
@@ -232,7 +256,7 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
             }
             disks.add(new Disk(d.name, image, readOnly, diskSerial(vm, d.name), blockSize));
         }
-        List<Network> networks = networks(vm, spec);
+        List<Network> networks = networks(vm, spec, cpus);
         Display display = null;
         if (spec.display != null) {
             int w = spec.display.width == null ? Display.DEFAULT_WIDTH : spec.display.width;
@@ -275,7 +299,8 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
         return new Firmware(code, template, null);
     }
 
-    private static List<Network> networks(Manifests.VmManifest vm, VirtualMachineSpec spec) throws ManifestException {
+    private static List<Network> networks(Manifests.VmManifest vm, VirtualMachineSpec spec, int cpus)
+            throws ManifestException {
         if (spec.networks.size() > MAX_NETWORKS) {
             throw new ManifestException("spec.networks", "at most " + MAX_NETWORKS + " networks, got " + spec.networks.size());
         }
@@ -293,8 +318,47 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
             if (n.model != null && !n.model.equals("virtio")) {
                 throw new ManifestException(f + ".model", "'" + n.model + "' is not supported; only virtio");
             }
-            if (n.backend != null && !n.backend.equals("tap")) {
-                throw new ManifestException(f + ".backend", "'" + n.backend + "' is not supported by this VMM; only tap");
+            NetBackendKind backend;
+            if (n.backend == null || n.backend.equals("tap")) {
+                backend = NetBackendKind.TAP;
+            } else if (n.backend.equals("passt")) {
+                backend = NetBackendKind.PASST;
+            } else {
+                throw new ManifestException(f + ".backend", "'" + n.backend + "' is not supported by this VMM; tap or passt");
+            }
+            int queues = n.queues == null ? 1 : n.queues;
+            if (queues < 1 || queues > Math.min(cpus, VirtualMachineSpec.MAX_QUEUES)) {
+                throw new ManifestException(f + ".queues", "must be between 1 and the VM's " + cpus + " cpus (at most "
+                        + VirtualMachineSpec.MAX_QUEUES + "), got " + queues);
+            }
+            if (backend == NetBackendKind.PASST && queues != 1) {
+                throw new ManifestException(f + ".queues", "backend passt has one queue pair");
+            }
+            List<PortForward> ports = new ArrayList<>();
+            if (n.ports != null && !n.ports.isEmpty()) {
+                if (backend != NetBackendKind.PASST) {
+                    throw new ManifestException(f + ".ports", "ports are forwarded only by backend passt");
+                }
+                for (int j = 0; j < n.ports.size(); j++) {
+                    VirtualMachineSpec.Port p = n.ports.get(j);
+                    String pf = f + ".ports[" + j + "]";
+                    if (p == null || p.port == null || p.port < 1 || p.port > 65535) {
+                        throw new ManifestException(pf + ".port", "a port from 1 to 65535 is required");
+                    }
+                    int guest = p.guestPort == null ? p.port : p.guestPort;
+                    if (guest < 1 || guest > 65535) {
+                        throw new ManifestException(pf + ".guestPort", "must be between 1 and 65535, got " + guest);
+                    }
+                    PortForward.Protocol proto;
+                    if (p.protocol == null || p.protocol.equals("TCP")) {
+                        proto = PortForward.Protocol.TCP;
+                    } else if (p.protocol.equals("UDP")) {
+                        proto = PortForward.Protocol.UDP;
+                    } else {
+                        throw new ManifestException(pf + ".protocol", "'" + p.protocol + "': TCP or UDP");
+                    }
+                    ports.add(new PortForward(proto, p.port, guest));
+                }
             }
             if (n.tapName != null && !n.tapName.matches("[A-Za-z0-9_.-]{1,15}")) {
                 throw new ManifestException(f + ".tapName", "not an interface name '" + n.tapName + "'");
@@ -312,7 +376,7 @@ public record MachineConfig(String name, int cpus, long memoryBytes, Path kernel
             } else {
                 mac = MacAddress.derived(vmIdentity(vm), n.name);
             }
-            out.add(new Network(n.name, mac, n.tapName, -1));
+            out.add(new Network(n.name, mac, backend, backend == NetBackendKind.TAP ? n.tapName : null, -1, queues, ports));
         }
         return List.copyOf(out);
     }

@@ -2,6 +2,7 @@ package dev.apiary.vmm.machine;
 
 import dev.apiary.vmm.memory.GuestMemory;
 import dev.apiary.vmm.net.NetBackend;
+import dev.apiary.vmm.net.Passt;
 import dev.apiary.vmm.net.Tap;
 import dev.apiary.vmm.net.VirtioNet;
 import java.io.IOException;
@@ -13,7 +14,10 @@ final class Networks {
     static VirtioNet open(MachineConfig.Network n, GuestMemory memory) throws IOException {
         NetBackend[] backends;
         try {
-            backends = n.tapFd() >= 0 ? new NetBackend[] {Tap.adopt(n.tapFd())} : Tap.open(n.tapName(), 1);
+            backends = switch (n.backend()) {
+                case PASST -> new NetBackend[] {Passt.start(n.name(), n.ports())};
+                case TAP -> n.tapFd() >= 0 ? new NetBackend[] {Tap.adopt(n.tapFd())} : Tap.open(n.tapName(), n.queues());
+            };
         } catch (IOException e) {
             throw new IOException(n.name() + ": " + e.getMessage(), e);
         }

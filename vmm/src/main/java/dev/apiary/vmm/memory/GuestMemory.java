@@ -1,5 +1,6 @@
 package dev.apiary.vmm.memory;
 
+import com.kenai.jffi.MemoryIO;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -30,12 +31,23 @@ public final class GuestMemory {
     /** chunks[gpa >>> 30]: the buffer covering that GiB (index 0 at the chunk's base), or null. */
     private final ByteBuffer[] chunks;
     private final long[] chunkLimit;
+    /** chunkAddress[gpa >>> 30]: where that chunk's buffer lives in this process. */
+    private final long[] chunkAddress;
     private final long totalBytes;
 
     private GuestMemory(List<Region> regions, ByteBuffer[] chunks, long[] chunkLimit) {
         this.regions = List.copyOf(regions);
         this.chunks = chunks;
         this.chunkLimit = chunkLimit;
+        this.chunkAddress = new long[chunks.length];
+        for (int i = 0; i < chunks.length; i++) {
+            if (chunks[i] != null) {
+                if (!chunks[i].isDirect()) {
+                    throw new IllegalArgumentException("guest RAM must be native memory (a direct buffer)");
+                }
+                chunkAddress[i] = MemoryIO.getInstance().getDirectBufferAddress(chunks[i]);
+            }
+        }
         this.totalBytes = regions.stream().mapToLong(Region::size).sum();
     }
 
@@ -244,6 +256,20 @@ public final class GuestMemory {
         ByteBuffer b = chunkFor(gpa, len);
         written(gpa, len); // the caller may write through the view (DMA into guest RAM)
         return b.slice(off(gpa), len).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Where {@code [gpa, gpa+len)} lives in this process, for native I/O straight into or out of guest RAM
+     * (readv/writev on a device's buffers). The range must be RAM within one 1 GiB chunk (see
+     * {@link #maxContiguous}); {@code write}: the caller will write there, which is reported to the write
+     * observer as every other device write is.
+     */
+    public long hostAddress(long gpa, int len, boolean write) throws GuestMemoryException {
+        chunkFor(gpa, len);
+        if (write) {
+            written(gpa, len);
+        }
+        return chunkAddress[(int) (gpa >>> CHUNK_SHIFT)] + off(gpa);
     }
 
     /** How many bytes from {@code gpa} (at most {@code len}) a single {@link #slice} can cover. */

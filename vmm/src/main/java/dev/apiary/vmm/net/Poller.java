@@ -18,6 +18,7 @@ final class Poller implements AutoCloseable {
     private final int backendFd;
     private final EventFd wakeFd = new EventFd(true);
     private final NativeStruct fds = new NativeStruct(16);
+    private final NativeStruct probe = new NativeStruct(8);
     private final AtomicBoolean woken = new AtomicBoolean();
     private volatile boolean sleeping;
 
@@ -49,6 +50,14 @@ final class Poller implements AutoCloseable {
             woken.set(false);
         }
         sleeping = false;
+    }
+
+    /** Whether the backend has input now (a poll that does not wait). */
+    boolean backendReadable() {
+        probe.buf().putInt(0, backendFd);
+        probe.buf().putShort(4, LibC.POLLIN);
+        probe.buf().putShort(6, (short) 0);
+        return Native.libc().poll(probe.address(), 1, 0) > 0 && (probe.buf().getShort(6) & LibC.POLLIN) != 0;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.apiary.vmm.net;
 
+import dev.apiary.vmm.os.IoVec;
 import dev.apiary.vmm.os.LibC;
 import dev.apiary.vmm.os.Native;
 import dev.apiary.vmm.os.NativeStruct;
@@ -145,6 +146,11 @@ public final class Tap implements NetBackend {
     }
 
     @Override
+    public String hostInterface() {
+        return name;
+    }
+
+    @Override
     public String describe() {
         return "tap " + name + " (queue " + queue + ")";
     }
@@ -180,9 +186,13 @@ public final class Tap implements NetBackend {
         }
     }
 
+    /**
+     * One readv: the kernel copies the frame straight into the iovec's buffers and returns its whole length
+     * even when they were too small (tun_put_user copies what fits and reports the total).
+     */
     @Override
-    public int receive(NativeStruct buf, int offset) {
-        long n = Native.libc().read(fd, buf.address() + offset, buf.size() - offset);
+    public int receive(IoVec iov) {
+        long n = Native.libc().readv(fd, iov.address(), iov.count());
         if (n >= 0) {
             return (int) n;
         }
@@ -191,11 +201,8 @@ public final class Tap implements NetBackend {
     }
 
     @Override
-    public boolean send(NativeStruct buf, int offset, int length) {
-        if (offset < 0 || length < 0 || offset + length > buf.size()) {
-            return false;
-        }
-        return Native.libc().write(fd, buf.address() + offset, length) == length;
+    public boolean send(IoVec iov) {
+        return Native.libc().writev(fd, iov.address(), iov.count()) == iov.bytes();
     }
 
     @Override

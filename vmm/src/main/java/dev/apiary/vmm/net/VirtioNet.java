@@ -15,11 +15,13 @@ import dev.apiary.vmm.virtio.VirtioDevice;
 import dev.apiary.vmm.virtio.VirtioPciTransport;
 import dev.apiary.vmm.virtio.Virtqueue;
 import dev.apiary.vmm.virtio.VirtqueueException;
+import dev.apiary.vmm.os.IoVec;
 import dev.apiary.vmm.os.NativeStruct;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -53,6 +55,8 @@ public final class VirtioNet implements VirtioDevice, Device {
     private final VirtioPciTransport transport;
     private final PairWorker[] workers;
     private final MacAddress initialMac;
+    private final GuestAddresses addresses = new GuestAddresses(this::addressesChanged);
+    private volatile Runnable addressListener = () -> {};
 
     private volatile MacAddress mac;
     private volatile RxFilter filter;
@@ -119,6 +123,38 @@ public final class VirtioNet implements VirtioDevice, Device {
 
     public MacAddress mac() {
         return mac;
+    }
+
+    /** The IP addresses the guest uses on this interface, as its traffic shows them ({@link GuestAddresses}). */
+    public List<String> guestAddresses() {
+        return addresses.addresses();
+    }
+
+    /** Called (on a device thread) whenever {@link #guestAddresses()} changes. */
+    public void onGuestAddressesChanged(Runnable r) {
+        addressListener = r;
+    }
+
+    private void addressesChanged() {
+        addressListener.run();
+    }
+
+    /** What each queue pair's backend is, for logs and status. */
+    public List<String> backends() {
+        List<String> out = new ArrayList<>();
+        for (NetBackend b : backends) {
+            out.add(b.describe());
+        }
+        return out;
+    }
+
+    /** The host side of queue pair 0 (all pairs share it): a TAP's name, {@code passt:PID}. */
+    public String hostInterface() {
+        return backends[0].hostInterface();
+    }
+
+    public int queuePairs() {
+        return pairs;
     }
 
     public NetStats stats() {
@@ -388,23 +424,48 @@ public final class VirtioNet implements VirtioDevice, Device {
 
     // ---- the data path ----
 
-    /** The device thread of one queue pair. */
+    /** The largest frame either way with its header: what a receive reads into at most. */
+    static final int RX_LIMIT = MAX_FRAME + HDR_SIZE;
+
+    /**
+     * The device thread of one queue pair.
+     *
+     * <p>Receive: the thread takes receive chains from the guest before it reads the backend (none posted: it
+     * does not read, which is the back-pressure), points an iovec straight at their buffers and reads one
+     * frame with one readv, so the kernel's copy is the only one. The chains are laid end to end as one
+     * "virtual buffer" (with MRG_RXBUF; without, one chain per frame); a frame that needs more than the
+     * chains taken so far spills into a host buffer behind them, and only that part is copied again once
+     * the guest has posted more. Runts and frames for other addresses leave the chains where they are, for
+     * the next frame.
+     */
     private final class PairWorker implements Runnable {
         private final int pair;
         private final NetBackend backend;
         private final Poller poller;
         private final Thread thread;
-        private final NativeStruct txBuf = new NativeStruct(MAX_FRAME + HDR_SIZE);
-        private final NativeStruct rxBuf = new NativeStruct(MAX_FRAME + HDR_SIZE);
         private final Object lock = new Object();
         private volatile boolean held = true;
         private volatile boolean stopping;
         private boolean busy; // guarded by lock
+        // transmit, owned by the thread
+        private final IoVec txIov = new IoVec(IoVec.MAX_ENTRIES);
+        private final NativeStruct txBuf = new NativeStruct(RX_LIMIT);
+        private final byte[] head = new byte[GuestAddresses.HEAD_BYTES];
         // receive state, owned by the thread
-        private int pending; // bytes of the frame in rxBuf (header included) waiting for guest buffers, or 0
+        private final IoVec rxIov = new IoVec(IoVec.MAX_ENTRIES);
+        private final NativeStruct spill = new NativeStruct(RX_LIMIT);
+        private final ByteBuffer small = ByteBuffer.allocate(HDR_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        private final byte[] dst = new byte[6];
+        /** Receive chains taken from the ring and not yet used, in ring order. */
+        private final ArrayList<Chain> posted = new ArrayList<>();
+        /** Their writable bytes, each counted up to RX_LIMIT. */
+        private long postedBytes;
+        /** A frame (header included) that did not fit the posted chains and waits for more, or 0. */
+        private int pendingLen;
+        /** Where the spill buffer starts in the virtual buffer, while a frame is pending. */
+        private long spillAt;
         private boolean stalled;
-        private final ArrayList<Chain> gathered = new ArrayList<>();
-        private long gatheredBytes;
+        private boolean backendFailed;
 
         PairWorker(int pair, NetBackend backend) {
             this.pair = pair;
@@ -443,13 +504,13 @@ public final class VirtioNet implements VirtioDevice, Device {
 
         /** Drops the receive state of a reset device (the thread is held). */
         void forget() {
-            if (pending > 0) {
+            if (pendingLen > 0) {
                 rxDropped.increment();
             }
-            pending = 0;
+            pendingLen = 0;
             stalled = false;
-            gathered.clear();
-            gatheredBytes = 0;
+            posted.clear();
+            postedBytes = 0;
         }
 
         void stop() {
@@ -492,7 +553,8 @@ public final class VirtioNet implements VirtioDevice, Device {
                     lock.notifyAll();
                 }
                 if (!progress && !stopping) {
-                    boolean wantFrames = !held && !transport.broken() && pending == 0 && rxQueueReady();
+                    boolean wantFrames = !held && !transport.broken() && !backendFailed && pendingLen == 0
+                            && !posted.isEmpty() && rxQueueReady();
                     poller.await(wantFrames);
                 }
             }
@@ -501,6 +563,8 @@ public final class VirtioNet implements VirtioDevice, Device {
         private boolean rxQueueReady() {
             return pair < activePairs && transport.queue(2 * pair).enabled();
         }
+
+        // ---- transmit ----
 
         private boolean transmit() throws VirtqueueException, GuestMemoryException {
             Virtqueue q = transport.queue(2 * pair + 1);
@@ -529,17 +593,24 @@ public final class VirtioNet implements VirtioDevice, Device {
             return n == BUDGET;
         }
 
+        /** One frame out: the backend reads it straight from the guest's buffers (writev). */
         private void send(Chain c) throws GuestMemoryException {
             long total = c.readableBytes();
-            if (c.fault() != null || total < HDR_SIZE + 14 || total > HDR_SIZE + MAX_FRAME) {
+            if (c.fault() != null || total < HDR_SIZE + 14 || total > RX_LIMIT) {
                 txDropped.increment();
                 return;
             }
-            ByteBuffer b = txBuf.buf().clear().limit((int) total);
-            c.gather(mem, 0, b);
-            boolean ok = backend.vnetHeader() ? backend.send(txBuf, 0, (int) total)
-                    : backend.send(txBuf, HDR_SIZE, (int) total - HDR_SIZE);
-            if (ok) {
+            int seen = c.peekReadable(mem, HDR_SIZE, head, head.length);
+            addresses.observe(head, seen, mac.value());
+            long skip = backend.vnetHeader() ? 0 : HDR_SIZE;
+            txIov.clear();
+            if (c.readableInto(mem, txIov, skip, total - skip) < 0) {
+                // More pieces than one system call takes (only a hostile or odd driver): gather them first.
+                ByteBuffer b = txBuf.buf().clear().limit((int) (total - skip));
+                c.gather(mem, skip, b);
+                txIov.clear().add(txBuf.address(), total - skip);
+            }
+            if (backend.send(txIov)) {
                 txFrames.increment();
                 txBytes.add(total - HDR_SIZE);
             } else {
@@ -547,114 +618,246 @@ public final class VirtioNet implements VirtioDevice, Device {
             }
         }
 
+        // ---- receive ----
+
         private boolean receive() throws VirtqueueException, GuestMemoryException {
             if (!rxQueueReady()) {
                 return false;
             }
             Virtqueue q = transport.queue(2 * pair);
-            int delivered = 0;
+            boolean mergeable = (features & bit(F_MRG_RXBUF)) != 0;
+            int handled = 0;
             boolean more = true;
-            while (delivered < BUDGET) {
-                if (pending == 0 && !readFrame()) {
-                    more = false;
-                    break;
+            while (handled < BUDGET) {
+                if (pendingLen > 0) {
+                    if (!completePending(q, mergeable)) {
+                        stall();
+                        more = false;
+                        break;
+                    }
+                    handled++;
+                    continue;
                 }
-                if (pending == 0) {
-                    continue; // dropped or filtered
-                }
-                if (!deliver(q)) {
-                    if (!stalled) {
-                        stalled = true;
-                        rxStalls.increment();
+                if (!take(q, mergeable, want(mergeable))) {
+                    if (poller.backendReadable()) {
+                        stall(); // a frame waits and the guest has given nowhere to put it
                     }
                     more = false;
                     break;
                 }
                 stalled = false;
-                delivered++;
+                if (backendFailed || !readFrame(q, mergeable)) {
+                    more = false;
+                    break;
+                }
+                handled++;
             }
             if (q.shouldInterrupt()) {
                 transport.interruptQueue(q);
             }
-            return more && delivered > 0;
+            return more && handled > 0;
         }
 
-        /** Reads one frame from the backend into rxBuf; false when none waits. */
-        private boolean readFrame() {
-            boolean hdr = backend.vnetHeader();
-            rxBuf.buf().clear(); // the last delivery left a limit on the shared view
-            int n = backend.receive(rxBuf, hdr ? 0 : HDR_SIZE);
-            if (n <= 0) {
-                return false;
+        private void stall() {
+            if (!stalled) {
+                stalled = true;
+                rxStalls.increment();
             }
-            int len = hdr ? n : n + HDR_SIZE;
-            ByteBuffer b = rxBuf.buf();
-            if (!hdr) {
-                for (int i = 0; i < HDR_SIZE; i++) {
-                    b.put(i, (byte) 0);
-                }
-            }
-            if (len < HDR_SIZE + 14) {
-                rxDropped.increment();
-                return true;
-            }
-            long dst = 0;
-            for (int i = 0; i < 6; i++) {
-                dst = (dst << 8) | (b.get(HDR_SIZE + i) & 0xFF);
-            }
-            if (!filter.accepts(dst)) {
-                rxFiltered.increment();
-                return true;
-            }
-            pending = len;
-            return true;
         }
 
-        /** Puts the pending frame into guest buffers; false when the guest has not posted enough (yet). */
-        private boolean deliver(Virtqueue q) throws VirtqueueException, GuestMemoryException {
-            boolean mergeable = (features & bit(F_MRG_RXBUF)) != 0;
-            while (gatheredBytes < pending) {
+        /** How many bytes of chains to hold before reading: room for the largest frame the host may send. */
+        private long want(boolean mergeable) {
+            if (!mergeable) {
+                return 1;
+            }
+            boolean big = (features & (bit(F_GUEST_TSO4) | bit(F_GUEST_TSO6))) != 0;
+            return big ? RX_LIMIT : HDR_SIZE + 14 + 4 + mtu;
+        }
+
+        /** Takes receive chains from the ring until there is room for a frame; false when there is none. */
+        private boolean take(Virtqueue q, boolean mergeable, long want) throws VirtqueueException, GuestMemoryException {
+            while (posted.isEmpty() || (mergeable && postedBytes < want && posted.size() < q.size())) {
                 Chain c = q.pop();
                 if (c == null) {
                     q.enableNotifications();
                     c = q.pop();
                     if (c == null) {
-                        return false;
+                        break;
                     }
                 }
-                if (c.fault() != null || c.writableBytes() == 0) {
+                // A chain that can hold no frame (or, merged, not even a header) is returned unused.
+                long min = mergeable ? 1 : HDR_SIZE + 14;
+                if (c.fault() != null || c.writableBytes() < min) {
                     rxBadBuffers.increment();
                     q.push(c, 0);
                     continue;
                 }
-                gathered.add(c);
-                gatheredBytes += c.writableBytes();
-                if (!mergeable || gathered.size() >= q.size()) {
-                    break;
-                }
+                posted.add(c);
+                postedBytes += Math.min(c.writableBytes(), RX_LIMIT);
             }
-            ByteBuffer b = rxBuf.buf();
-            if (gatheredBytes < pending) {
-                // Larger than every buffer the guest can offer (a single buffer without MRG_RXBUF): dropped.
-                rxDropped.increment();
-                for (Chain c : gathered) {
-                    q.stage(c, 0);
+            return !posted.isEmpty() && postedBytes >= HDR_SIZE;
+        }
+
+        /**
+         * Reads one frame straight into the posted chains (and the spill buffer behind them) and delivers it, or
+         * drops or filters it (counted); false when none waits.
+         */
+        private boolean readFrame(Virtqueue q, boolean mergeable) throws VirtqueueException, GuestMemoryException {
+            boolean hdr = backend.vnetHeader();
+            long skip = hdr ? 0 : HDR_SIZE; // without the backend's header, the device writes one
+            rxIov.clear().limit(IoVec.MAX_ENTRIES - 1);
+            int chains = mergeable ? posted.size() : 1;
+            long room = 0;
+            for (int i = 0; i < chains && room < RX_LIMIT; i++) {
+                long cap = Math.min(posted.get(i).writableBytes(), RX_LIMIT);
+                long s = Math.min(skip, cap);
+                skip -= s;
+                long n = posted.get(i).writableInto(mem, rxIov, s, Math.min(cap - s, RX_LIMIT - room));
+                if (n < 0) {
+                    break; // the iovec is full: what did not fit goes to the spill buffer
                 }
-            } else {
-                b.putShort(HDR_NUM_BUFFERS, (short) gathered.size());
-                b.clear().limit(pending);
-                for (Chain c : gathered) {
-                    int n = c.scatter(mem, 0, b);
-                    q.stage(c, n);
-                }
-                rxFrames.increment();
-                rxBytes.add(pending - HDR_SIZE);
+                room += n;
             }
-            q.publish();
-            gathered.clear();
-            gatheredBytes = 0;
-            pending = 0;
+            long coveredEnd = (hdr ? 0 : HDR_SIZE) + rxIov.bytes();
+            rxIov.limit(IoVec.MAX_ENTRIES).add(spill.address(), RX_LIMIT);
+            int n = backend.receive(rxIov);
+            if (n <= 0) {
+                if (n < 0) {
+                    backendFailed = true;
+                    LOG.log(Level.WARNING, backend.describe() + ": the backend failed; no more frames from it");
+                }
+                return false;
+            }
+            int len = hdr ? n : n + HDR_SIZE;
+            if (len < HDR_SIZE + 14 || len - coveredEnd > RX_LIMIT) {
+                rxDropped.increment(); // a runt, or more than the spill buffer holds (cut off)
+                return true;
+            }
+            readVirtual(HDR_SIZE, dst, 6, coveredEnd);
+            if (!filter.accepts(MacAddress.of(dst, 0).value())) {
+                rxFiltered.increment();
+                return true;
+            }
+            long chainRoom = capacity(chains);
+            if (len > chainRoom) {
+                if (!mergeable) {
+                    // Larger than the guest's buffer: dropped, and the buffer goes back empty.
+                    rxDropped.increment();
+                    q.push(posted.remove(0), 0);
+                    postedBytes = 0;
+                    return true;
+                }
+                pendingLen = len; // delivered once the guest posts more (receive() comes back to it)
+                spillAt = coveredEnd;
+                return true;
+            }
+            if (len > coveredEnd) {
+                copySpill(coveredEnd, len); // the iovec ran out of entries before the chains did
+            }
+            deliver(q, len, mergeable);
             return true;
+        }
+
+        /** Delivers the frame waiting in the spill buffer once the guest has posted room for it; false if not yet. */
+        private boolean completePending(Virtqueue q, boolean mergeable) throws VirtqueueException, GuestMemoryException {
+            if (postedBytes < pendingLen) {
+                take(q, mergeable, pendingLen);
+                if (postedBytes < pendingLen && posted.size() < q.size()) {
+                    return false; // wait for the guest
+                }
+            }
+            if (postedBytes < pendingLen) {
+                rxDropped.increment(); // more than a whole ring of the guest's buffers holds
+                pendingLen = 0;
+                return true;
+            }
+            copySpill(spillAt, pendingLen);
+            deliver(q, pendingLen, mergeable);
+            pendingLen = 0;
+            return true;
+        }
+
+        /** Writable bytes of the first {@code n} posted chains, each up to RX_LIMIT. */
+        private long capacity(int n) {
+            long c = 0;
+            for (int i = 0; i < n; i++) {
+                c += Math.min(posted.get(i).writableBytes(), RX_LIMIT);
+            }
+            return c;
+        }
+
+        /** Copies the spilled part of a frame, virtual bytes [from, to), to where it belongs in the chains. */
+        private void copySpill(long from, long to) throws GuestMemoryException {
+            ByteBuffer b = spill.buf().clear().limit((int) (to - from));
+            writeVirtual(from, b);
+        }
+
+        /**
+         * Finishes a frame of {@code len} bytes (header included) lying in the first posted chains: the header's
+         * num_buffers (and the whole header for a backend without one), then the used ring.
+         */
+        private void deliver(Virtqueue q, int len, boolean mergeable) throws VirtqueueException, GuestMemoryException {
+            int k = 0;
+            long at = 0;
+            while (at < len) {
+                at += Math.min(posted.get(k).writableBytes(), RX_LIMIT);
+                k++;
+            }
+            small.clear();
+            if (!backend.vnetHeader()) {
+                small.putLong(0).putShort((short) 0); // flags, gso_type, hdr_len, gso_size, csum_*: nothing to say
+            }
+            small.putShort((short) (mergeable ? k : 1)).flip();
+            writeVirtual(backend.vnetHeader() ? HDR_NUM_BUFFERS : 0, small);
+            long left = len;
+            for (int i = 0; i < k; i++) {
+                Chain c = posted.get(i);
+                long cap = Math.min(c.writableBytes(), RX_LIMIT);
+                int used = (int) Math.min(cap, left);
+                q.stage(c, used);
+                left -= used;
+                postedBytes -= cap;
+            }
+            posted.subList(0, k).clear();
+            q.publish();
+            rxFrames.increment();
+            rxBytes.add(len - HDR_SIZE);
+        }
+
+        /** Writes {@code src} at virtual offset {@code at} of the posted chains laid end to end. */
+        private void writeVirtual(long at, ByteBuffer src) throws GuestMemoryException {
+            for (int i = 0; i < posted.size() && src.hasRemaining(); i++) {
+                Chain c = posted.get(i);
+                long cap = Math.min(c.writableBytes(), RX_LIMIT);
+                if (at >= cap) {
+                    at -= cap;
+                    continue;
+                }
+                int lim = src.limit();
+                src.limit((int) Math.min(lim, src.position() + (cap - at)));
+                c.scatter(mem, at, src);
+                src.limit(lim);
+                at = 0;
+            }
+        }
+
+        /** Reads {@code n} bytes at virtual offset {@code at}: from the chains below {@code coveredEnd}, else the spill. */
+        private void readVirtual(long at, byte[] out, int n, long coveredEnd) throws GuestMemoryException {
+            int done = 0;
+            long off = at;
+            for (int i = 0; i < posted.size() && done < n && at + done < coveredEnd; i++) {
+                long cap = Math.min(posted.get(i).writableBytes(), RX_LIMIT);
+                if (off >= cap) {
+                    off -= cap;
+                    continue;
+                }
+                int k = (int) Math.min(Math.min(n - done, cap - off), coveredEnd - (at + done));
+                done += posted.get(i).peekWritable(mem, off, out, done, k);
+                off = 0;
+            }
+            if (done < n) {
+                spill.buf().get((int) (at + done - coveredEnd), out, done, n - done);
+            }
         }
     }
 }

@@ -43,6 +43,12 @@ final class JffiLibC implements LibC {
     private final Fn fallocate = fn("fallocate", I, I, I, L, L);
     private final Fn fcntl = fn("fcntl", I, 2, I, I, L);
     private final Fn poll = fn("poll", I, P, L, I);
+    private final Fn readv = fn("readv", L, I, P, I);
+    private final Fn writev = fn("writev", L, I, P, I);
+    private final Fn socket = fn("socket", I, I, I, I);
+    private final Fn connect = fn("connect", I, I, P, I);
+    private final Fn sendmsg = fn("sendmsg", L, I, P, I);
+    private final Fn geteuid = fn("geteuid", I);
 
     private Fn fn(String name, Type ret, Type... params) {
         return fn(name, ret, params.length, params);
@@ -162,6 +168,36 @@ final class JffiLibC implements LibC {
     @Override
     public int poll(long fds, long nfds, int timeoutMillis) {
         return i(INVOKER.invokeN3(poll.context(), poll.address(), fds, nfds, timeoutMillis));
+    }
+
+    @Override
+    public long readv(int fd, long iov, int iovcnt) {
+        return INVOKER.invokeN3(readv.context(), readv.address(), fd, iov, iovcnt);
+    }
+
+    @Override
+    public long writev(int fd, long iov, int iovcnt) {
+        return INVOKER.invokeN3(writev.context(), writev.address(), fd, iov, iovcnt);
+    }
+
+    @Override
+    public int socket(int domain, int type, int protocol) {
+        return i(INVOKER.invokeN3(socket.context(), socket.address(), domain, type, protocol));
+    }
+
+    @Override
+    public int connect(int fd, long addr, int len) {
+        return i(INVOKER.invokeN3(connect.context(), connect.address(), fd, addr, len));
+    }
+
+    @Override
+    public long sendmsg(int fd, long msg, int flags) {
+        return INVOKER.invokeN3(sendmsg.context(), sendmsg.address(), fd, msg, flags);
+    }
+
+    @Override
+    public int geteuid() {
+        return i(INVOKER.invokeN0(geteuid.context(), geteuid.address()));
     }
 
     long symbol(String name) {

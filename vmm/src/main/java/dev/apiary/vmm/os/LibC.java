@@ -28,6 +28,13 @@ public interface LibC {
     short POLLERR = 0x8;
     short POLLHUP = 0x10;
     short POLLNVAL = 0x20;
+    int AF_UNIX = 1;
+    int SOCK_STREAM = 1;
+    int SOCK_NONBLOCK = 0x800;
+    int SOCK_CLOEXEC = 0x80000;
+    int MSG_DONTWAIT = 0x40;
+    int MSG_NOSIGNAL = 0x4000;
+    int EINPROGRESS = 115;
 
     int open(String path, int flags);
 
@@ -64,6 +71,21 @@ public interface LibC {
 
     /** fcntl with an integer argument (F_GETFL, F_SETFL). */
     int fcntl(int fd, int cmd, long arg);
+
+    /** {@code iov} points at {@code iovcnt} struct iovec (void *base, size_t len: 16 bytes). */
+    long readv(int fd, long iov, int iovcnt);
+
+    long writev(int fd, long iov, int iovcnt);
+
+    int socket(int domain, int type, int protocol);
+
+    /** {@code addr} points at a struct sockaddr of {@code len} bytes. */
+    int connect(int fd, long addr, int len);
+
+    /** {@code msg} points at a struct msghdr (56 bytes on x86-64). */
+    long sendmsg(int fd, long msg, int flags);
+
+    int geteuid();
 
     /** {@code fds} points at {@code nfds} struct pollfd (int fd, short events, short revents: 8 bytes). */
     int poll(long fds, long nfds, int timeoutMillis);

@@ -2,7 +2,9 @@ package dev.apiary.vmm.virtio;
 
 import dev.apiary.vmm.memory.GuestMemory;
 import dev.apiary.vmm.memory.GuestMemoryException;
+import dev.apiary.vmm.os.IoVec;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * One descriptor chain taken from the available ring: its head index and its buffers in order, the
@@ -26,8 +28,8 @@ public final class Chain {
 
     void add(GuestMemory mem, long address, long length, boolean write) {
         if (count == addr.length) {
-            addr = java.util.Arrays.copyOf(addr, count * 2);
-            len = java.util.Arrays.copyOf(len, count * 2);
+            addr = Arrays.copyOf(addr, count * 2);
+            len = Arrays.copyOf(len, count * 2);
         }
         if (!write && count > readable && fault == null) {
             fault = "a device-readable buffer after a device-writable one";
@@ -91,6 +93,80 @@ public final class Chain {
                 l -= n;
                 copied += n;
             }
+        }
+        return copied;
+    }
+
+    /**
+     * Appends to {@code iov} where the device-readable bytes {@code [skip, skip+max)} live in this process, so
+     * that they go to a host descriptor without a copy (writev). Only for a chain without a fault. Returns the
+     * bytes appended, or -1 when {@code iov} ran out of entries (then it holds a part).
+     */
+    public long readableInto(GuestMemory mem, IoVec iov, long skip, long max) throws GuestMemoryException {
+        return into(mem, iov, 0, readable, skip, max, false);
+    }
+
+    /**
+     * Appends to {@code iov} where the device-writable bytes {@code [skip, skip+max)} live, for a readv straight
+     * into guest buffers; those bytes are reported to guest memory's write observer. Only for a chain without a
+     * fault. Returns the bytes appended, or -1 when {@code iov} ran out of entries.
+     */
+    public long writableInto(GuestMemory mem, IoVec iov, long skip, long max) throws GuestMemoryException {
+        return into(mem, iov, readable, count, skip, max, true);
+    }
+
+    private long into(GuestMemory mem, IoVec iov, int from, int to, long skip, long max, boolean write)
+            throws GuestMemoryException {
+        long added = 0;
+        for (int i = from; i < to && added < max; i++) {
+            long a = addr[i];
+            long l = len[i];
+            if (skip >= l) {
+                skip -= l;
+                continue;
+            }
+            a += skip;
+            l = Math.min(l - skip, max - added);
+            skip = 0;
+            while (l > 0) {
+                int n = mem.maxContiguous(a, (int) Math.min(l, Integer.MAX_VALUE));
+                if (!iov.add(mem.hostAddress(a, n, write), n)) {
+                    return -1;
+                }
+                a += n;
+                l -= n;
+                added += n;
+            }
+        }
+        return added;
+    }
+
+    /**
+     * Reads back device-writable bytes (what the device put there) from {@code skip} on into
+     * {@code dst[off, off+n)}; how many were there. Only for a chain without a fault.
+     */
+    public int peekWritable(GuestMemory mem, long skip, byte[] dst, int off, int n) throws GuestMemoryException {
+        return peek(mem, readable, count, skip, dst, off, n);
+    }
+
+    /** Copies device-readable bytes from {@code skip} on into {@code dst[0, n)}; how many there were. */
+    public int peekReadable(GuestMemory mem, long skip, byte[] dst, int n) throws GuestMemoryException {
+        return peek(mem, 0, readable, skip, dst, 0, n);
+    }
+
+    private int peek(GuestMemory mem, int from, int to, long skip, byte[] dst, int off, int n)
+            throws GuestMemoryException {
+        int copied = 0;
+        for (int i = from; i < to && copied < n; i++) {
+            long l = len[i];
+            if (skip >= l) {
+                skip -= l;
+                continue;
+            }
+            int k = (int) Math.min(l - skip, n - copied);
+            mem.read(addr[i] + skip, dst, off + copied, k);
+            copied += k;
+            skip = 0;
         }
         return copied;
     }

@@ -1,7 +1,8 @@
 package dev.apiary.vmm.net;
 
 import dev.apiary.vmm.os.EventFd;
-import dev.apiary.vmm.os.NativeStruct;
+import com.kenai.jffi.MemoryIO;
+import dev.apiary.vmm.os.IoVec;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,8 +55,9 @@ final class FakeBackend implements NetBackend {
     @Override
     public void setOffloads(int tunFlags) {}
 
+    /** As a TAP does: what fits goes into the iovec's buffers, the whole length is returned. */
     @Override
-    public synchronized int receive(NativeStruct buf, int offset) {
+    public synchronized int receive(IoVec iov) {
         byte[] f = inbound.poll();
         if (inbound.isEmpty()) {
             readable.await(); // non-blocking: no longer readable
@@ -63,14 +65,23 @@ final class FakeBackend implements NetBackend {
         if (f == null) {
             return 0;
         }
-        buf.buf().put(offset, f);
+        int done = 0;
+        for (int i = 0; i < iov.count() && done < f.length; i++) {
+            int n = (int) Math.min(iov.length(i), f.length - done);
+            MemoryIO.getInstance().putByteArray(iov.base(i), f, done, n);
+            done += n;
+        }
         return f.length;
     }
 
     @Override
-    public synchronized boolean send(NativeStruct buf, int offset, int length) {
-        byte[] b = new byte[length];
-        buf.buf().get(offset, b);
+    public synchronized boolean send(IoVec iov) {
+        byte[] b = new byte[(int) iov.bytes()];
+        int done = 0;
+        for (int i = 0; i < iov.count(); i++) {
+            MemoryIO.getInstance().getByteArray(iov.base(i), b, done, (int) iov.length(i));
+            done += (int) iov.length(i);
+        }
         sent.add(b);
         return true;
     }

@@ -53,7 +53,7 @@ class VirtioNetTest {
         long end = System.nanoTime() + 10_000_000_000L;
         while (!c.getAsBoolean()) {
             if (System.nanoTime() > end) {
-                fail("timed out waiting for " + what);
+                fail("timed out waiting for " + what + (what.contains("stall") ? "" : ""));
             }
             Thread.sleep(2);
         }
@@ -234,5 +234,157 @@ class VirtioNetTest {
         drv.notify(1);
         used(tx, 1);
         assertTrue(Arrays.equals(f, backend.sent().get(0)));
+    }
+
+    @Test
+    void aFrameLongerThanThePostedBuffersWaitsUntilTheGuestPostsMore() throws Exception {
+        up(FEATURES);
+        long bufs = drv.alloc(4 * 2048, 4096);
+        rx.offer(rx.chain(new Buf(bufs, 2048, true)));
+        drv.notify(0);
+        byte[] f = frame(MAC, 5000);
+        backend.inject(f);
+        try {
+            waitFor(() -> net.stats().rxStalls() == 1, "a stall: the frame needs more buffers");
+        } catch (AssertionError e) {
+            throw new AssertionError(net.stats() + " status " + drv.status(), e);
+        }
+        assertTrue(rx.takeUsed().isEmpty(), "nothing delivered before the guest posts more");
+        rx.offer(rx.chain(new Buf(bufs + 2048, 2048, true)));
+        rx.offer(rx.chain(new Buf(bufs + 4096, 2048, true)));
+        drv.notify(0);
+        List<Used> u = used(rx, 3);
+        assertEquals(List.of(2048, 2048, f.length - 4096), u.stream().map(Used::len).toList());
+        byte[] got = read(bufs, f.length);
+        assertEquals(3, got[10], "num_buffers");
+        got[10] = 0;
+        assertArrayEquals(f, got);
+        assertEquals(0, net.stats().rxDropped());
+    }
+
+    @Test
+    void filteredFramesAndRuntsLeaveTheBufferForTheNextFrame() throws Exception {
+        up(FEATURES);
+        long b = drv.alloc(4096, 4096);
+        rx.offer(rx.chain(new Buf(b, 2048, true)));
+        drv.notify(0);
+        assertEquals(0, control(0, 0, (byte) 0)); // promiscuous off
+        backend.inject(frame(MacAddress.parse("02:00:00:00:00:99"), 60));
+        backend.inject(new byte[12 + 10]);
+        backend.inject(frame(MAC, 70));
+        List<Used> u = used(rx, 1);
+        assertEquals(List.of(new Used(0, 12 + 70)), u);
+        assertEquals(1, net.stats().rxFiltered());
+        assertEquals(1, net.stats().rxDropped());
+    }
+
+    @Test
+    void theHeaderIsWrittenEvenWhenItSpansDescriptors() throws Exception {
+        up(FEATURES);
+        long b = drv.alloc(4096, 4096);
+        mem.fill(b, 4096, (byte) 0x55);
+        rx.offer(rx.chain(new Buf(b, 4, true), new Buf(b + 64, 8, true), new Buf(b + 128, 2000, true)));
+        drv.notify(0);
+        byte[] f = frame(MAC, 100);
+        f[10] = 0x55; // what the kernel leaves in num_buffers (it does not write it)
+        backend.inject(f);
+        assertEquals(List.of(new Used(0, f.length)), used(rx, 1));
+        assertEquals(1, read(b + 64 + 6, 1)[0], "num_buffers at header offset 10, in the second descriptor");
+        assertEquals(0, read(b + 64 + 7, 1)[0]);
+        assertArrayEquals(Arrays.copyOfRange(f, 12, f.length), read(b + 128, f.length - 12));
+    }
+
+    @Test
+    void aChainWithMoreBuffersThanOneSystemCallTakesIsGatheredFirst() throws Exception {
+        up(FEATURES);
+        byte[] f = frame(MacAddress.parse("02:00:00:00:00:02"), 1200);
+        long b = drv.alloc(4096, 16);
+        mem.write(b, f);
+        Buf[] bufs = new Buf[f.length];
+        for (int i = 0; i < f.length; i++) {
+            bufs[i] = new Buf(b + i, 1, false); // 1212 one-byte buffers: more than UIO_MAXIOV
+        }
+        tx.offer(tx.indirect(bufs));
+        drv.notify(1);
+        used(tx, 1);
+        assertArrayEquals(f, backend.sent().get(0));
+    }
+
+    @Test
+    void theGuestsAddressesAreLearnedFromWhatItSends() throws Exception {
+        up(FEATURES);
+        long b = drv.alloc(4096, 16);
+        // ARP request from the guest: sender 10.1.2.3.
+        byte[] arp = new byte[12 + 42];
+        System.arraycopy(MacAddress.parse("ff:ff:ff:ff:ff:ff").bytes(), 0, arp, 12, 6);
+        System.arraycopy(MAC.bytes(), 0, arp, 18, 6);
+        arp[24] = 0x08;
+        arp[25] = 0x06;
+        System.arraycopy(MAC.bytes(), 0, arp, 12 + 22, 6);
+        System.arraycopy(new byte[] {10, 1, 2, 3}, 0, arp, 12 + 28, 4);
+        // IPv4 from another MAC (spoofed or bridged): ignored.
+        byte[] other = arp.clone();
+        System.arraycopy(MacAddress.parse("02:00:00:00:00:05").bytes(), 0, other, 18, 6);
+        System.arraycopy(new byte[] {10, 9, 9, 9}, 0, other, 12 + 28, 4);
+        // IPv6 from the guest: 2001:db8::7, and a link-local one (not reported).
+        byte[] v6 = new byte[12 + 14 + 40];
+        System.arraycopy(MAC.bytes(), 0, v6, 18, 6);
+        v6[24] = (byte) 0x86;
+        v6[25] = (byte) 0xDD;
+        v6[26] = 0x60;
+        v6[12 + 22] = 0x20;
+        v6[12 + 23] = 0x01;
+        v6[12 + 24] = 0x0d;
+        v6[12 + 25] = (byte) 0xb8;
+        v6[12 + 37] = 7;
+        byte[] ll = v6.clone();
+        ll[12 + 22] = (byte) 0xfe;
+        ll[12 + 23] = (byte) 0x80;
+        int[] changes = {0};
+        net.onGuestAddressesChanged(() -> changes[0]++);
+        byte[][] frames = {arp, other, v6, ll, arp};
+        for (int i = 0; i < frames.length; i++) {
+            mem.write(b + 128L * i, frames[i]);
+            tx.offer(tx.chain(new Buf(b + 128L * i, frames[i].length, false)));
+        }
+        drv.notify(1);
+        used(tx, frames.length);
+        assertEquals(List.of("10.1.2.3", "2001:db8:0:0:0:0:0:7"), net.guestAddresses());
+        assertEquals(2, changes[0]);
+    }
+
+    @Test
+    void aBackendWithoutHeaderGetsBareFramesAndTheGuestAZeroHeader() throws Exception {
+        FakeBackend bare = new FakeBackend(false);
+        VirtioNet n = new VirtioNet(mem, MAC, 1500, bare);
+        VirtioDriver d = new VirtioDriver(mem, n.pciFunction());
+        n.start();
+        try {
+            assertEquals(0, n.features() & bit(VirtioNetRegs.F_CSUM), "no offloads without a header");
+            assertTrue(d.negotiate(FEATURES));
+            d.enableMsix(4);
+            VirtioDriver.Queue r = d.queue(0, 16, 0);
+            VirtioDriver.Queue t = d.queue(1, 16, 1);
+            d.queue(2, 16, 2);
+            d.driverOk();
+            byte[] f = frame(MacAddress.parse("02:00:00:00:00:02"), 80);
+            long b = d.alloc(8192, 4096);
+            mem.write(b, f);
+            t.offer(t.chain(new Buf(b, f.length, false)));
+            d.notify(1);
+            waitFor(() -> bare.sent().size() == 1, "a frame sent");
+            assertArrayEquals(Arrays.copyOfRange(f, 12, f.length), bare.sent().get(0), "the frame without header");
+            mem.fill(b + 4096, 2048, (byte) 0x77);
+            r.offer(r.chain(new Buf(b + 4096, 2048, true)));
+            d.notify(0);
+            byte[] in = Arrays.copyOfRange(frame(MAC, 64), 12, 12 + 14 + 64);
+            bare.inject(in);
+            waitFor(() -> n.stats().rxFrames() == 1, "a frame received");
+            byte[] hdr = read(b + 4096, 12);
+            assertArrayEquals(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0}, hdr, "zero header, num_buffers 1");
+            assertArrayEquals(in, read(b + 4096 + 12, in.length));
+        } finally {
+            n.stop();
+        }
     }
 }
