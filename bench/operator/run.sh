@@ -2,6 +2,7 @@
 # Operator benchmark against the fabric8 mock API server.
 #   bench/operator/run.sh [SIZES...]        VMs/s create→Scheduled in-process, default sizes 100 1000
 #   bench/operator/run.sh --process [N]     the packaged operator as its own process: RSS, heap, metrics (N=1000)
+#   bench/operator/run.sh --mock [SIZES...] the mock API server's own write rate, no operator (sizes 0 1000)
 # BENCH_JAVA_OPTS=-Dbench.requests=true adds the API requests the mock server answered, per resource and VM.
 set -e
 cd "$(dirname "$0")/../.."
@@ -9,6 +10,10 @@ if [ "$1" = "--process" ]; then
   shift
   GOAL=package
   MAIN=bench/operator/ProcessMemory.java
+elif [ "$1" = "--mock" ]; then
+  shift
+  GOAL=test-compile
+  MAIN=bench/operator/MockWriteBench.java
 else
   GOAL=test-compile
   MAIN=bench/operator/OperatorBench.java

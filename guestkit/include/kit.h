@@ -150,6 +150,7 @@ void test_nvme(void);
 void test_nvme_bench(void);
 void test_net(void);
 void test_ramfb(void);
+void test_lfb(void);
 void test_kbd(void);
 void opt(const char *key, char *dst, size_t n);
 u64 parse_num(const char *s);

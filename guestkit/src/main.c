@@ -51,7 +51,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     { "pmtimer", test_pmtimer }, { "irq", test_irq }, { "bootparams", test_bootparams },
     { "facts", test_facts }, { "exits", test_exits }, { "panic", test_panic }, { "nvme", test_nvme },
     { "nvme-bench", test_nvme_bench }, { "pit", test_pit }, { "net", test_net },
-    { "cpubench", test_cpubench }, { "ramfb", test_ramfb }, { "kbd", test_kbd },
+    { "cpubench", test_cpubench }, { "ramfb", test_ramfb }, { "lfb", test_lfb }, { "kbd", test_kbd },
 };
 
 static void run_tests(void)

@@ -17,8 +17,6 @@ import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.stream.Collectors;
 
 /** Reads VirtualMachine manifests (YAML or JSON) strictly: unknown fields and bad values name the field. */
 public final class Manifests {
@@ -27,14 +25,18 @@ public final class Manifests {
         static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory())
                 .setAnnotationIntrospector(new Strict())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                // The schema's integers are integers: 2.5 CPUs is refused, not truncated (ValidationAgreementTest).
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
     }
 
     private static final class Json {
         static final ObjectMapper MAPPER = new ObjectMapper()
                 .setAnnotationIntrospector(new Strict())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                // The schema's integers are integers: 2.5 CPUs is refused, not truncated (ValidationAgreementTest).
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
     }
 
     /**
@@ -83,11 +85,14 @@ public final class Manifests {
             return new ManifestException(field, "unknown field '" + u.getPropertyName() + "'");
         }
         if (e instanceof InvalidFormatException f) {
-            String allowed = f.getTargetType() != null && f.getTargetType().isEnum()
-                    ? " (one of " + Arrays.stream(f.getTargetType().getEnumConstants()).map(String::valueOf)
-                            .collect(Collectors.joining(", ")) + ")"
-                    : "";
-            return new ManifestException(field, "invalid value '" + f.getValue() + "'" + allowed);
+            if (f.getTargetType() != null && f.getTargetType().isEnum()) {
+                // As the API server words a value outside the schema's enum (SpecValidation's other messages too).
+                @SuppressWarnings("unchecked")
+                Class<? extends Enum<?>> type = (Class<? extends Enum<?>>) f.getTargetType();
+                return new ManifestException(field, "Unsupported value: " + SpecValidation.quote(String.valueOf(
+                        f.getValue())) + ": supported values: " + SpecValidation.supported(type));
+            }
+            return new ManifestException(field, "invalid value '" + f.getValue() + "'");
         }
         return new ManifestException(field, e.getOriginalMessage());
     }
@@ -95,7 +100,11 @@ public final class Manifests {
     public static VirtualMachine parse(String text) throws ManifestException {
         VirtualMachine vm;
         try {
-            vm = mapperFor(text).readValue(text, VirtualMachine.class);
+            ObjectMapper mapper = mapperFor(text);
+            com.fasterxml.jackson.databind.JsonNode root = mapper.readTree(text);
+            if (root != null && root.isObject()) checkQuantityTypes(root.path("spec"));
+            vm = root == null || root.isMissingNode() || root.isNull() ? null
+                    : mapper.treeToValue(root, VirtualMachine.class);
         } catch (JsonMappingException e) {
             throw mappingError(e, "");
         } catch (JacksonException e) {
@@ -169,6 +178,7 @@ public final class Manifests {
         if (spec == null || spec.isNull()) {
             throw new ManifestException("spec", "is required");
         }
+        checkQuantityTypes(spec);
         VirtualMachineSpec s;
         try {
             s = mapper.treeToValue(spec, VirtualMachineSpec.class);
@@ -178,6 +188,22 @@ public final class Manifests {
             throw new ManifestException("spec", e.getOriginalMessage());
         }
         return new VmManifest(text(meta, "name"), text(meta, "namespace"), text(meta, "uid"), s);
+    }
+
+    /**
+     * The quantities are int-or-string in the schema: a fraction written as a number (YAML's {@code 1.5e9}) is refused
+     * by the API server, though fabric8's Quantity would read it.
+     */
+    private static void checkQuantityTypes(com.fasterxml.jackson.databind.JsonNode spec) throws ManifestException {
+        checkIntOrString(spec.path("memory"), "spec.memory");
+        checkIntOrString(spec.path("serial").path("historyBytes"), "spec.serial.historyBytes");
+    }
+
+    private static void checkIntOrString(com.fasterxml.jackson.databind.JsonNode v, String field) throws ManifestException {
+        if (!v.isMissingNode() && !v.isNull() && !v.isIntegralNumber() && !v.isTextual()) {
+            throw new ManifestException(field, "Invalid value: \"" + v.getNodeType().name().toLowerCase(java.util.Locale.ROOT)
+                    + "\": must be of type integer or string");
+        }
     }
 
     private static String text(com.fasterxml.jackson.databind.JsonNode n, String field) throws ManifestException {

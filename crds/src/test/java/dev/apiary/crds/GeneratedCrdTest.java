@@ -93,8 +93,8 @@ class GeneratedCrdTest {
         assertEquals(64, p.at("/cpus/maximum").asInt());
         assertTrue(rules(p.path("memory")).get(0).contains("quantity('64Mi')"));
         assertEquals(List.of("has(self.kernel) != has(self.firmware)"), rules(p.path("boot")));
-        assertEquals(List.of("self.all(d, self.exists_one(e, e.name == d.name))"), rules(p.path("disks")));
-        assertEquals(List.of("self.all(n, self.exists_one(e, e.name == n.name))"), rules(p.path("networks")));
+        assertEquals(List.of(VirtualMachineSpec.DISK_NAMES_RULE), rules(p.path("disks")));
+        assertEquals(List.of(VirtualMachineSpec.NETWORK_NAMES_RULE), rules(p.path("networks")));
         assertEquals(VirtualMachineSpec.RELATIVE_PATH, p.at("/disks/items/properties/image/properties/path/pattern").asText());
         assertEquals(VirtualMachineSpec.RELATIVE_PATH, p.at("/boot/properties/kernel/properties/path/pattern").asText());
         List<String> strategies = new ArrayList<>();

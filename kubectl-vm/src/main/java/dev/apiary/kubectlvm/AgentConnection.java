@@ -158,11 +158,20 @@ public final class AgentConnection {
         return send(HttpRequest.newBuilder(URI.create(endpoint + path)).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
+    /** A GET whose status the caller judges (the agent's answer to a plain GET of a WebSocket path, say). */
+    public HttpResponse<byte[]> getUnchecked(String path) {
+        return send(HttpRequest.newBuilder(URI.create(endpoint + path)).GET(), false);
+    }
+
     private HttpResponse<byte[]> send(HttpRequest.Builder b) {
+        return send(b, true);
+    }
+
+    private HttpResponse<byte[]> send(HttpRequest.Builder b, boolean checked) {
         try {
             HttpResponse<byte[]> r = http.send(b.header("Authorization", "Bearer " + token)
                     .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
-            check(r.statusCode(), new String(r.body()));
+            if (checked) check(r.statusCode(), new String(r.body()));
             return r;
         } catch (IOException e) {
             throw unreachable(e);

@@ -3,6 +3,7 @@ package dev.apiary.kubectlvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VirtualMachineStatus;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
@@ -10,11 +11,16 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Every failure before the agent answers is one line: not found, not scheduled, agent unreachable. */
 class FailureMessagesTest {
@@ -25,7 +31,7 @@ class FailureMessagesTest {
     void setUp() {
         server = new KubernetesMockServer(new io.fabric8.mockwebserver.Context(),
                 new io.fabric8.mockwebserver.MockWebServer(), new java.util.HashMap<>(),
-                new io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher(), false);
+                new dev.apiary.crds.mock.StrictCrudDispatcher(), false);
         server.init();
         client = server.createClient();
         for (String crd : List.of("virtualmachines.apiary.dev-v1.yml", "vmmnodes.apiary.dev-v1.yml")) {
@@ -83,5 +89,47 @@ class FailureMessagesTest {
         client.resources(VirtualMachine.class).inNamespace("default").resource(vm).updateStatus();
         String e = fails("logs", "web");
         assertTrue(e.contains("cannot reach the agent of node node-a at https://127.0.0.1:" + port), e);
+    }
+
+    /** Points the VM at an agent that answers every request with {@code status} and {@code body}. */
+    private HttpServer fakeAgent(int status, String type, byte[] body) throws Exception {
+        HttpServer agent = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        agent.createContext("/", ex -> {
+            ex.getResponseHeaders().set("Content-Type", type);
+            ex.sendResponseHeaders(status, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        agent.start();
+        VirtualMachine vm = client.resources(VirtualMachine.class).inNamespace("default").withName("web").get();
+        vm.setStatus(new VirtualMachineStatus());
+        vm.getStatus().nodeName = "node-a";
+        vm.getStatus().agent = new VirtualMachineStatus.Agent();
+        vm.getStatus().agent.endpoint = "http://127.0.0.1:" + agent.getAddress().getPort();
+        client.resources(VirtualMachine.class).inNamespace("default").resource(vm).updateStatus();
+        return agent;
+    }
+
+    @Test
+    void vncAndScreenshotOfAVmWithoutADisplay() throws Exception {
+        var agent = fakeAgent(409, "application/json", "{\"error\":\"this VM has no display (spec.display)\"}".getBytes());
+        try {
+            assertTrue(fails("vnc", "web").contains("VM web: this VM has no display (spec.display)"));
+            assertTrue(fails("screenshot", "web", "-o", "unused.png").contains("VM web: this VM has no display"));
+        } finally {
+            agent.stop(0);
+        }
+    }
+
+    @Test
+    void aScreenshotThatIsNotAPngIsNotWritten(@TempDir Path dir) throws Exception {
+        var agent = fakeAgent(200, "text/html", "<html>a proxy's page</html>".getBytes());
+        try {
+            Path out = dir.resolve("s.png");
+            assertTrue(fails("screenshot", "web", "-o", out.toString()).contains("did not send a PNG"));
+            assertTrue(Files.notExists(out));
+        } finally {
+            agent.stop(0);
+        }
     }
 }

@@ -17,6 +17,7 @@ import io.vertx.core.net.PfxOptions;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -62,7 +63,10 @@ public final class AgentRuntime implements AutoCloseable {
 
     public synchronized void start() throws IOException {
         java.nio.file.Files.createDirectories(settings.runtimeRoot());
-        HttpServerOptions opts = new HttpServerOptions().setHost(settings.listenHost()).setPort(settings.listenPort());
+        // "binary": noVNC's WebSocket subprotocol for RFB; chosen when a client offers it (browsers fail a connection
+        // whose offered subprotocols get no answer).
+        HttpServerOptions opts = new HttpServerOptions().setHost(settings.listenHost()).setPort(settings.listenPort())
+                .setWebSocketSubProtocols(List.of("binary"));
         if (settings.tls()) {
             tls = settings.tlsCert() != null ? Tls.fromPem(settings.tlsCert(), settings.tlsKey())
                     : Tls.selfSigned(settings.runtimeRoot().resolve(".tls"), settings.nodeName());

@@ -40,7 +40,7 @@ public final class Controllers {
     /** Writes in flight at once; the decisions stay on one thread. */
     static final int WRITERS = 8;
     /** How soon a VmmNode's status.allocated follows its VMs (it is informative; scheduling counts in memory). */
-    static final Duration ALLOCATION_INTERVAL = Duration.ofMillis(500);
+    static final Duration ALLOCATION_INTERVAL = Duration.ofSeconds(2);
     private final KubernetesClient client;
     private final OperatorSettings settings;
     private final Clock clock;

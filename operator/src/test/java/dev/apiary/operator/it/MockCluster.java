@@ -2,6 +2,7 @@ package dev.apiary.operator.it;
 
 import dev.apiary.crds.VirtualMachine;
 import dev.apiary.crds.VmmNode;
+import dev.apiary.crds.mock.StrictCrudDispatcher;
 import dev.apiary.operator.lifecycle.Backoff;
 import dev.apiary.operator.runtime.OperatorMetrics;
 import dev.apiary.operator.runtime.OperatorRuntime;
@@ -26,7 +27,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * A fabric8 mock API server in CRUD mode (made strict about resourceVersion on /status, see
+ * A fabric8 mock API server in CRUD mode (made as strict as a real server about resourceVersion, see
  * {@link StrictCrudDispatcher}) with Apiary's CRDs, operators started in-process against it (each with its
  * own client, so one can be stopped like a crashed pod), and fake agents that play the agent's side of the contract.
  */
@@ -78,9 +79,19 @@ public final class MockCluster implements AutoCloseable {
                 r -> r.getMethod().equals("GET") && r.getPath().contains(pathPart), code));
     }
 
-    /** Requests the server answered so far, per "METHOD resource": {count, nanoseconds}. */
+    /** Requests the server answered so far, per "METHOD resource": {count, nanoseconds, conflicts}. */
     public Map<String, long[]> requests() {
         return dispatcher.requests();
+    }
+
+    /** Nanoseconds the server spent on writes so far (they are serialised). */
+    public long writeBusyNanos() {
+        return dispatcher.writeBusyNanos();
+    }
+
+    /** 409 Conflict answers so far. */
+    public long conflicts() {
+        return dispatcher.conflicts();
     }
 
     public FakeAgent agent(String node, int cpus, String memory, Map<String, String> labels) {

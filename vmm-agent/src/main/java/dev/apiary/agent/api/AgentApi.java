@@ -8,6 +8,7 @@ import dev.apiary.agent.runtime.RunDir;
 import dev.apiary.agent.runtime.VmmState;
 import dev.apiary.crds.VirtualMachine;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonArray;
@@ -15,6 +16,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,8 +60,8 @@ public final class AgentApi {
         r.get("/v1/vms/:ns/:name").blockingHandler(ctx -> vm(ctx, "get", this::describe), false);
         r.get("/v1/vms/:ns/:name/serial").blockingHandler(ctx -> vm(ctx, "get", this::serial), false);
         r.get("/v1/vms/:ns/:name/serial/stream").blockingHandler(ctx -> vm(ctx, "update", this::notUpgraded), false);
-        r.get("/v1/vms/:ns/:name/vnc").blockingHandler(ctx -> vm(ctx, "update", this::noDisplay), false);
-        r.get("/v1/vms/:ns/:name/screenshot.png").blockingHandler(ctx -> vm(ctx, "get", this::noDisplay), false);
+        r.get("/v1/vms/:ns/:name/vnc").blockingHandler(ctx -> vm(ctx, "update", this::vncNotUpgraded), false);
+        r.get("/v1/vms/:ns/:name/screenshot.png").blockingHandler(ctx -> vm(ctx, "get", this::screenshot), false);
         r.post("/v1/vms/:ns/:name/nmi").blockingHandler(ctx -> vm(ctx, "update", (c, t) -> guest(c, t, "/v1/nmi")), false);
         r.post("/v1/vms/:ns/:name/reset").blockingHandler(ctx -> vm(ctx, "update", (c, t) -> guest(c, t, "/v1/reset")),
                 false);
@@ -85,6 +91,29 @@ public final class AgentApi {
 
     /** Why a request is refused. */
     record Denied(int status, String message) {}
+
+    /**
+     * The WebSocket subprotocol that carries a bearer token where a client cannot set headers (browsers: noVNC),
+     * as the Kubernetes API server accepts it: {@code base64url.bearer.authorization.k8s.io.<token, base64url>}.
+     */
+    static final String BEARER_PROTOCOL = "base64url.bearer.authorization.k8s.io.";
+
+    /** An Authorization header value from the WebSocket's headers: the header itself, else the bearer subprotocol. */
+    static String webSocketAuthorization(String header, String protocols) {
+        if (header != null || protocols == null) return header;
+        for (String p : protocols.split(",")) {
+            p = p.trim();
+            if (p.startsWith(BEARER_PROTOCOL)) {
+                try {
+                    return "Bearer " + new String(Base64.getUrlDecoder().decode(
+                            p.substring(BEARER_PROTOCOL.length())), StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException e) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
 
     /** The caller of an Authorization header: a {@link User}, or {@link Denied} (401, or 503 when nobody can say). */
     private Object user(String h) {
@@ -167,12 +196,13 @@ public final class AgentApi {
         boolean vnc = m.group(3).equals("vnc");
         String query = ws.query();
         vertx.executeBlocking(() -> {
-            Object who = user(ws.headers().get("Authorization"));
+            Object who = user(webSocketAuthorization(ws.headers().get("Authorization"),
+                    ws.headers().get("Sec-WebSocket-Protocol")));
             if (who instanceof Denied d) return d;
             Object t = target((User) who, "update", ns, name);
             if (t instanceof Denied d) return d;
             Target target = (Target) t;
-            if (vnc) return new Denied(409, "this VM has no display");
+            if (vnc) return vncStart(target);
             if (target.run() == null || !target.run().alive()) return new Denied(409, "not running");
             return consoleStart(target.run().dir(), query);
         }, false).onComplete(ar -> {
@@ -180,12 +210,45 @@ public final class AgentApi {
                 handshake.complete(500);
             } else if (ar.result() instanceof Denied d) {
                 handshake.complete(d.status());
+            } else if (ar.result() instanceof VncStart v) {
+                handshake.complete(101);
+                VncBridge.start(ws, v.socket(), ns + "/" + name);
             } else {
                 ConsoleStart c = (ConsoleStart) ar.result();
                 handshake.complete(101);
                 consoles.attach(c.dir(), ws, c.offset());
             }
         });
+    }
+
+    record VncStart(SocketChannel socket) {}
+
+    /** The VMM's VNC socket connected, or why not: 409 without a (VNC) display, 503 when the VMM does not answer. */
+    private static Object vncStart(Target t) {
+        Denied no = displayMissing(t);
+        if (no != null) return no;
+        Path sock = t.run().dir().file(RunDir.VNC_SOCKET);
+        if (!Files.exists(sock)) {
+            return new Denied(409, "the display of VM " + t.namespace() + "/" + t.name() + " has no VNC"
+                    + " (spec.display.vnc is not true)");
+        }
+        try {
+            return new VncStart(VncBridge.connect(sock));
+        } catch (IOException e) {
+            return new Denied(503, "the VMM of " + t.namespace() + "/" + t.name() + " does not answer on its VNC"
+                    + " socket (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Why {@code t} has no screen to show (409), or null. */
+    private static Denied displayMissing(Target t) {
+        if (t.run() == null || !t.run().alive()) {
+            return new Denied(409, "VM " + t.namespace() + "/" + t.name() + " is not running: no screen to show");
+        }
+        if (t.run().state() == null || !t.run().state().hasDisplay()) {
+            return new Denied(409, "this VM has no display (spec.display)");
+        }
+        return null;
     }
 
     record ConsoleStart(RunDir dir, long offset) {}
@@ -306,13 +369,39 @@ public final class AgentApi {
         error(ctx, 400, "the console is a WebSocket: connect with Upgrade: websocket");
     }
 
-    private void noDisplay(RoutingContext ctx, Target t) {
-        boolean display = t.run() != null && t.run().alive() && t.run().state() != null && t.run().state().hasDisplay();
-        if (!display) {
-            error(ctx, 409, "this VM has no display");
+    private void vncNotUpgraded(RoutingContext ctx, Target t) {
+        Denied no = displayMissing(t);
+        if (no != null) {
+            error(ctx, no.status(), no.message());
             return;
         }
-        error(ctx, 501, "the VMM of this VM has a display, but this agent cannot show it yet");
+        error(ctx, 400, "VNC is a WebSocket carrying RFB: connect with Upgrade: websocket (subprotocol binary)");
+    }
+
+    /** The screen as PNG, from the VMM's control socket. */
+    private void screenshot(RoutingContext ctx, Target t) {
+        Denied no = displayMissing(t);
+        if (no != null) {
+            error(ctx, no.status(), no.message());
+            return;
+        }
+        ControlClient.Binary r;
+        try {
+            r = ControlClient.getBinary(t.run().dir().file(RunDir.CONTROL), "/v1/screenshot.png");
+        } catch (IOException e) {
+            error(ctx, 503, "the VMM of " + t.namespace() + "/" + t.name() + " does not answer on its control socket"
+                    + " (" + e.getMessage() + ")");
+            return;
+        }
+        if (r.status() == 409) {
+            error(ctx, 409, "this VM has no display (spec.display)");
+        } else if (!r.ok() || !"image/png".equals(r.contentType())) {
+            error(ctx, 502, "the VMM answered " + r.status() + " to the screenshot request");
+        } else {
+            ctx.response().setStatusCode(200).putHeader("Content-Type", "image/png")
+                    .putHeader("Cache-Control", "no-store")
+                    .end(Buffer.buffer(r.body()));
+        }
     }
 
     private void guest(RoutingContext ctx, Target t, String path) throws IOException {

@@ -31,13 +31,14 @@ public record RunDir(Path path) {
     public static final String SERIAL_OFFSET = "serial.offset";
     public static final String CONTROL = "control.sock";
     public static final String SERIAL_SOCKET = "serial.sock";
+    public static final String VNC_SOCKET = "vnc.sock";
     public static final String VMM_LOG = "vmm.log";
     public static final String AGENT = "agent.json";
     public static final String STOP = "stop.json";
     public static final String REAPED = "agent-exit.json";
     /** What a new run must not inherit from the last one. */
     private static final List<String> PER_RUN = List.of(STATE, EXIT, PID, SERIAL, SERIAL_OFFSET, CONTROL,
-            SERIAL_SOCKET, STOP, REAPED, AGENT);
+            SERIAL_SOCKET, VNC_SOCKET, STOP, REAPED, AGENT);
 
     public static RunDir of(Path root, String uid) {
         if (uid == null || !uid.matches("[A-Za-z0-9-]{1,64}")) {

@@ -87,4 +87,21 @@ public final class AgentClient {
                 .get();
         return c;
     }
+
+    /** A GET with the body as bytes (the screenshot). */
+    public HttpResponse<byte[]> getBytes(String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30)).GET();
+        if (token != null) b.header("Authorization", "Bearer " + token);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** A WebSocket builder on this client (which trusts the agent's certificate). */
+    public WebSocket.Builder webSocket() {
+        return http.newWebSocketBuilder();
+    }
+
+    /** The WebSocket URI of an API path. */
+    public URI wsUri(String path) {
+        return URI.create(base.replace("https:", "wss:").replace("http:", "ws:") + path);
+    }
 }

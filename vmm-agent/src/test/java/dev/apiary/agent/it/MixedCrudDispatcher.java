@@ -1,9 +1,6 @@
 package dev.apiary.agent.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.apiary.crds.MergePatch;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import dev.apiary.crds.mock.StrictCrudDispatcher;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
 import io.fabric8.mockwebserver.dsl.HttpMethod;
@@ -11,17 +8,15 @@ import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.mockwebserver.internal.MockDispatcher;
 import io.fabric8.mockwebserver.internal.SimpleRequest;
-import java.io.IOException;
 import java.util.Map;
 import java.util.Queue;
 
 /**
- * The mock's mixed mode (recorded expectations first, CRUD for the rest, as {@code KubernetesMixedDispatcher}) with
- * JSON merge patches applied as RFC 7386 and a real API server do: the stock CRUD dispatcher appends a patch's list
- * to the stored one and stores nulls, so a finalizer removed by a merge patch would stay.
+ * The mock's mixed mode (recorded expectations first, as {@code KubernetesMixedDispatcher}) over the strict CRUD
+ * dispatcher every module's tests share ({@link StrictCrudDispatcher}: 409 on a stale resourceVersion for every write
+ * path, status included; RFC 7386 merge patches).
  */
-final class MixedCrudDispatcher extends KubernetesCrudDispatcher {
-    private static final ObjectMapper JSON = new ObjectMapper();
+final class MixedCrudDispatcher extends StrictCrudDispatcher {
     private final Map<ServerRequest, Queue<ServerResponse>> responses;
     private final MockDispatcher expectations;
 
@@ -47,14 +42,5 @@ final class MixedCrudDispatcher extends KubernetesCrudDispatcher {
         Queue<ServerResponse> expected = responses.get(new SimpleRequest(HttpMethod.valueOf(request.getMethod()),
                 request.getPath()));
         return expected != null && !expected.isEmpty() ? expectations.dispatch(request) : super.dispatch(request);
-    }
-
-    @Override
-    public JsonNode merge(JsonNode baseResource, String patch) {
-        try {
-            return MergePatch.apply(baseResource.deepCopy(), JSON.readTree(patch));
-        } catch (IOException e) {
-            throw new IllegalArgumentException(e);
-        }
     }
 }

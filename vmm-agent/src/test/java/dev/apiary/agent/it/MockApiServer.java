@@ -3,6 +3,9 @@ package dev.apiary.agent.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
@@ -53,8 +56,29 @@ public final class MockApiServer implements AutoCloseable {
         dispatcher.forbidReads(pathPart);
     }
 
+    /** 409 Conflict answers so far. */
+    public long conflicts() {
+        return dispatcher.conflicts();
+    }
+
+    /** Requests answered so far, per "METHOD resource": {count, nanoseconds, conflicts}. */
+    public Map<String, long[]> requests() {
+        return dispatcher.requests();
+    }
+
     public NamespacedKubernetesClient newClient() {
         return server.createClient();
+    }
+
+    /** A client whose requests carry this User-Agent, so the server's counts tell the writers apart. */
+    public KubernetesClient newClient(String userAgent) {
+        return new KubernetesClientBuilder().withConfig(new ConfigBuilder(client.getConfiguration())
+                .withUserAgent(userAgent).build()).build();
+    }
+
+    /** Per User-Agent: {writes, 409 answers} so far. */
+    public Map<String, long[]> writers() {
+        return dispatcher.writers();
     }
 
     /** A bearer token the API server accepts, for user. */

@@ -55,7 +55,8 @@ public final class AcpiTables {
      * @param cpus          vCPUs (1–64): APIC IDs and ACPI processor UIDs 0..cpus-1
      * @param layout        the memory layout (PCI MMIO windows)
      * @param comPorts      which of COM1–COM4 (1–4) exist; the others get {@code _STA} 0
-     * @param i8042         whether the machine has the 8042 keyboard controller at 0x60/0x64
+     * @param i8042         whether the machine has the 8042 keyboard controller at 0x60/0x64 (keyboard on IRQ 1,
+     *                      mouse on IRQ 12)
      */
     public record Config(int cpus, MemoryLayout layout, Set<Integer> comPorts, boolean i8042, long pciMmio32Base) {
         /** The VMM's own PCI window: 3 GiB up to the IOAPIC (where direct boots and the VMM place BARs). */
@@ -438,6 +439,10 @@ public final class AcpiTables {
             pci.add(device("KBD",
                     name("_HID", eisaId("PNP0303")),
                     name("_CRS", resourceTemplate(io(0x60, 0x60, 1, 1), io(0x64, 0x64, 1, 1), irqNoFlags(1)))));
+            // the 8042's auxiliary port: Linux's i8042 driver finds the controller through these two PNP devices
+            pci.add(device("MOU",
+                    name("_HID", eisaId("PNP0F13")),
+                    name("_CRS", resourceTemplate(irqNoFlags(12)))));
         }
         List<byte[]> sb = new ArrayList<>();
         sb.add(device("PCI0", pci.toArray(byte[][]::new)));

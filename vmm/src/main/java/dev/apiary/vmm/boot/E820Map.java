@@ -95,6 +95,36 @@ public record E820Map(List<Entry> entries) {
         return new E820Map(e);
     }
 
+    /**
+     * This map with the top {@code bytes} of the RAM range that starts at 1 MiB reserved instead (a framebuffer the
+     * VMM scans: the guest must not use it as RAM); {@code bytes} is a multiple of 4 KiB.
+     */
+    public E820Map withTopOfLowRamReserved(long bytes) {
+        List<Entry> e = new ArrayList<>(entries);
+        for (int i = 0; i < e.size(); i++) {
+            Entry r = e.get(i);
+            if (r.type() == Type.RAM && r.address() == BootLayout.KERNEL) {
+                if (bytes <= 0 || bytes >= r.size() || (bytes & 0xFFF) != 0) {
+                    throw new IllegalArgumentException("cannot reserve 0x" + Long.toHexString(bytes) + " bytes of " + r);
+                }
+                e.set(i, new Entry(r.address(), r.size() - bytes, Type.RAM));
+                e.add(new Entry(r.end() - bytes, bytes, Type.RESERVED));
+                return new E820Map(e);
+            }
+        }
+        throw new IllegalArgumentException("no RAM range at 1 MiB to reserve from");
+    }
+
+    /** Where the RAM range containing {@code address} ends, or -1 when {@code address} is not usable RAM. */
+    public long ramEnd(long address) {
+        for (Entry e : entries) {
+            if (e.type() == Type.RAM && e.address() <= address && address < e.end()) {
+                return e.end();
+            }
+        }
+        return -1;
+    }
+
     /** Total bytes of usable RAM in the map. */
     public long ramBytes() {
         return entries.stream().filter(x -> x.type() == Type.RAM).mapToLong(Entry::size).sum();

@@ -33,30 +33,35 @@ public final class LinuxLoader {
      * @param cmdline         the kernel command line (without NUL)
      * @param acpiRsdpAddress the RSDP's guest-physical address, 0 for none (the kernel then scans 0xE0000–0xFFFFF)
      * @param entry           which entry protocol to use
+     * @param screen          a linear framebuffer to describe in screen_info, if the machine has a display
      */
     public record Request(BzImage kernel, Optional<Initrd> initrd, String cmdline, long acpiRsdpAddress,
-            EntryMode entry) {
+            EntryMode entry, Optional<ScreenInfo> screen) {
         public Request {
-            if (kernel == null || initrd == null || cmdline == null || entry == null) {
-                throw new NullPointerException("kernel, initrd, cmdline and entry are required");
+            if (kernel == null || initrd == null || cmdline == null || entry == null || screen == null) {
+                throw new NullPointerException("kernel, initrd, cmdline, entry and screen are required");
             }
         }
 
-        /** A 64-bit boot of {@code kernel} with this command line, no initrd and no RSDP address. */
+        /** A 64-bit boot of {@code kernel} with this command line, no initrd, no RSDP address and no screen. */
         public static Request of(BzImage kernel, String cmdline) {
-            return new Request(kernel, Optional.empty(), cmdline, 0, EntryMode.LONG_64);
+            return new Request(kernel, Optional.empty(), cmdline, 0, EntryMode.LONG_64, Optional.empty());
         }
 
         public Request withInitrd(Initrd initrd) {
-            return new Request(kernel, Optional.of(initrd), cmdline, acpiRsdpAddress, entry);
+            return new Request(kernel, Optional.of(initrd), cmdline, acpiRsdpAddress, entry, screen);
         }
 
         public Request withAcpiRsdp(long address) {
-            return new Request(kernel, initrd, cmdline, address, entry);
+            return new Request(kernel, initrd, cmdline, address, entry, screen);
         }
 
         public Request withEntry(EntryMode mode) {
-            return new Request(kernel, initrd, cmdline, acpiRsdpAddress, mode);
+            return new Request(kernel, initrd, cmdline, acpiRsdpAddress, mode, screen);
+        }
+
+        public Request withScreen(ScreenInfo s) {
+            return new Request(kernel, initrd, cmdline, acpiRsdpAddress, entry, Optional.of(s));
         }
     }
 
@@ -81,7 +86,9 @@ public final class LinuxLoader {
                     + (k.protocolVersion() < PROTOCOL_XLOADFLAGS ? "not defined before 2.12" : "clear")
                     + "); a 32-bit kernel needs the 32-bit entry");
         }
-        long lowTop = layout.lowRamBytes();
+        // Boot data goes only where the e820 map says RAM (a framebuffer may be reserved at the top of low RAM).
+        long ramEnd = e820.ramEnd(BootLayout.KERNEL);
+        long lowTop = ramEnd > 0 ? Math.min(ramEnd, layout.lowRamBytes()) : layout.lowRamBytes();
 
         // The image itself, at 1 MiB.
         long kernelAddress = BootLayout.KERNEL;
@@ -191,6 +198,9 @@ public final class LinuxLoader {
 
         if (req.acpiRsdpAddress() != 0 && k.protocolVersion() >= PROTOCOL_ACPI_RSDP) {
             mem.write64(zp + ACPI_RSDP_ADDR, req.acpiRsdpAddress());
+        }
+        if (req.screen().isPresent()) {
+            req.screen().get().write(mem, zp);
         }
 
         var entries = e820.entries();

@@ -218,6 +218,11 @@ public final class KeyboardController implements Device {
         Integer head = output.poll();
         if (head != null) {
             lastRead = head & 0xFF;
+            // Reading the output buffer drops the IRQ line; the next byte raises it again, a new edge for the
+            // edge-triggered PIC/IOAPIC pin (a line kept high would deliver one interrupt for a whole reply, and
+            // Linux's atkbd would never see the ID bytes after its ACK).
+            kbdIrq.set(false);
+            auxIrq.set(false);
         }
         updateIrqs();
         return lastRead; // an empty buffer reads the last byte again, as the 8042's latch does

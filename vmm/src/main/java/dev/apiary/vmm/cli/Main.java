@@ -2,6 +2,7 @@ package dev.apiary.vmm.cli;
 
 import dev.apiary.crds.ManifestException;
 import dev.apiary.crds.Manifests;
+import dev.apiary.crds.SpecValidation;
 import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cpu.GuestStop;
 import dev.apiary.vmm.accel.kvm.HostProbe;
@@ -208,6 +209,13 @@ public final class Main {
         MachineConfig config;
         try {
             Manifests.VmManifest vm = Manifests.readVm(manifest);
+            // The CRD's rules, as the API server and the operator apply them (less the two a workstation has no use
+            // for: cpus/memory may be left out, image paths are host files): each refusal on its own line.
+            List<ManifestException> problems = SpecValidation.problems(vm.spec(), SpecValidation.Scope.LOCAL);
+            if (!problems.isEmpty()) {
+                for (ManifestException p : problems) err.println("vmm: " + manifest + ": " + p.getMessage());
+                return EXIT_BAD_INPUT;
+            }
             Path base = manifest.toAbsolutePath().getParent();
             config = MachineConfig.from(vm, base, MachineConfig.hostMemoryBytes());
         } catch (ManifestException e) {

@@ -41,6 +41,11 @@ public final class ControlServer implements AutoCloseable {
 
         /** False when the guest was not paused. */
         boolean resume();
+
+        /** The screen now as PNG, or null when the VM has no display. */
+        default byte[] screenshot() {
+            return null;
+        }
     }
 
     private final Path path;
@@ -135,6 +140,18 @@ public final class ControlServer implements AutoCloseable {
             case "/v1/nmi":
                 action(method, out, actions::nmi, "NMI injected");
                 return;
+            case "/v1/screenshot.png":
+                if (!method.equals("GET")) {
+                    respond(out, 405, Map.of("error", "use GET"));
+                    return;
+                }
+                byte[] png = actions.screenshot();
+                if (png == null) {
+                    respond(out, 409, Map.of("error", "this VM has no display"));
+                } else {
+                    respond(out, 200, "image/png", png);
+                }
+                return;
             case "/v1/pause":
             case "/v1/resume":
                 if (!method.equals("POST")) {
@@ -179,7 +196,10 @@ public final class ControlServer implements AutoCloseable {
     }
 
     static void respond(OutputStream out, int status, Object body) throws IOException {
-        byte[] json = RuntimeDir.JSON.writeValueAsBytes(body);
+        respond(out, status, "application/json", RuntimeDir.JSON.writeValueAsBytes(body));
+    }
+
+    static void respond(OutputStream out, int status, String contentType, byte[] body) throws IOException {
         String reason = switch (status) {
             case 200 -> "OK";
             case 202 -> "Accepted";
@@ -190,10 +210,10 @@ public final class ControlServer implements AutoCloseable {
             case 413 -> "Payload Too Large";
             default -> "Error";
         };
-        String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: application/json\r\nContent-Length: "
-                + json.length + "\r\nConnection: close\r\n\r\n";
+        String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: " + contentType + "\r\nContent-Length: "
+                + body.length + "\r\nConnection: close\r\n\r\n";
         out.write(head.getBytes(StandardCharsets.ISO_8859_1));
-        out.write(json);
+        out.write(body);
         out.flush();
     }
 

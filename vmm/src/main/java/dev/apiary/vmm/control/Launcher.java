@@ -5,6 +5,9 @@ import dev.apiary.crds.Manifests;
 import dev.apiary.vmm.boot.BootImageException;
 import dev.apiary.vmm.cli.SerialSocket;
 import dev.apiary.vmm.cpu.GuestStop;
+import dev.apiary.vmm.display.InputSink;
+import dev.apiary.vmm.display.Png;
+import dev.apiary.vmm.display.VncServer;
 import dev.apiary.vmm.os.NativeException;
 import dev.apiary.vmm.machine.Machine;
 import dev.apiary.vmm.machine.MachineConfig;
@@ -88,6 +91,7 @@ public final class Launcher {
         GuestStop stop;
         try (m; SerialHistory serial = new SerialHistory(dir, history);
              SerialSocket socket = new SerialSocket(dir.serialSocket(), m.serialConsole()::input);
+             VncServer vnc = vncServer(m);
              ControlServer control = new ControlServer(dir.controlSocket(), actions(m))) {
             m.serialConsole().addListener(serial);
             m.serialConsole().addListener(socket::write);
@@ -109,6 +113,18 @@ public final class Launcher {
             // shutting down already
         }
         return code;
+    }
+
+    /**
+     * With {@code display.vnc: true}, VNC on {@code DIR/vnc.sock}: no VNC password there, since the socket is
+     * reachable only by the runtime directory's owner (the agent, which authenticates and authorizes every viewer).
+     */
+    private VncServer vncServer(Machine m) throws IOException {
+        if (config.display() == null || !config.display().vnc()) {
+            return null;
+        }
+        return VncServer.onUnixSocket(dir.vncSocket(), m.chipset().framebuffer().orElseThrow(),
+                InputSink.ps2(m.chipset().keyboardController()), config.name(), null);
     }
 
     private ControlServer.Actions actions(Machine m) {
@@ -150,6 +166,10 @@ public final class Launcher {
                 }
                 return done;
             }
+
+            public byte[] screenshot() {
+                return m.chipset().framebuffer().map(fb -> Png.encode(fb.capture())).orElse(null);
+            }
         };
     }
 
@@ -188,6 +208,13 @@ public final class Launcher {
         s.put("devices", m == null ? List.of() : m.inventory().stream().map(d -> d.name()).toList());
         s.put("fullGuests", m == null ? null : m.fullGuests());
         s.put("accelerator", m == null ? null : m.accelerator());
+        if (config != null && config.display() != null) {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("width", config.display().width());
+            d.put("height", config.display().height());
+            d.put("vnc", config.display().vnc());
+            s.put("display", d);
+        }
         return s;
     }
 

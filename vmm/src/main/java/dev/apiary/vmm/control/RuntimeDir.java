@@ -53,6 +53,11 @@ public record RuntimeDir(Path dir) {
         return dir.resolve("serial.sock");
     }
 
+    /** RFB (VNC) of the VM's screen, when its spec has {@code display.vnc: true}. */
+    public Path vncSocket() {
+        return dir.resolve("vnc.sock");
+    }
+
     /** Writes {@code file} via a temporary file and a rename, so readers never see half a file. */
     public static void writeAtomically(Path file, byte[] content) {
         try {

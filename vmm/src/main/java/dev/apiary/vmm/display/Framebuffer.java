@@ -20,6 +20,8 @@ public final class Framebuffer {
     private final int defaultWidth;
     private final int defaultHeight;
     private volatile Surface surface;
+    /** What the machine set up before the guest runs (the direct-boot linear framebuffer), or null. */
+    private volatile Surface bootSurface;
     private Frame last;
     private long generation;
     private byte[] row = new byte[0];
@@ -119,8 +121,17 @@ public final class Framebuffer {
         }
     }
 
-    /** Back to the black screen (machine reset). */
+    /**
+     * The picture the screen shows from power-on and after every reset until the guest configures another (the
+     * linear framebuffer described to a directly booted kernel); it must lie in guest RAM (callers check it).
+     */
+    public void setBootSurface(Surface s) {
+        bootSurface = s;
+        surface = s;
+    }
+
+    /** Back to the boot surface, or to the black screen without one (machine reset). */
     public void reset() {
-        surface = null;
+        surface = bootSurface;
     }
 }

@@ -6,7 +6,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -14,6 +13,8 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
@@ -38,7 +39,7 @@ final class VncConnection {
     private static final int MAX_CUT_TEXT = 1 << 20;
     private static final int HANDSHAKE_TIMEOUT_MS = 30_000;
 
-    private final Socket socket;
+    private final ViewerChannel channel;
     private final Framebuffer framebuffer;
     private final InputSink input;
     private final String name;
@@ -57,17 +58,18 @@ final class VncConnection {
     private int reqX1;
     private int reqY1;
     private volatile boolean closed;
+    private volatile boolean greeted;
     private Thread writer;
 
-    VncConnection(Socket socket, Framebuffer framebuffer, InputSink input, String name, byte[] password,
+    VncConnection(ViewerChannel channel, Framebuffer framebuffer, InputSink input, String name, byte[] password,
             Consumer<VncConnection> onClose) {
-        this.socket = socket;
+        this.channel = channel;
         this.framebuffer = framebuffer;
         this.input = input;
         this.name = name;
         this.password = password;
         this.onClose = onClose;
-        this.peer = String.valueOf(socket.getRemoteSocketAddress());
+        this.peer = channel.peer();
     }
 
     void start() {
@@ -78,7 +80,7 @@ final class VncConnection {
 
     void close() {
         closed = true;
-        VncServer.closeQuietly(socket);
+        channel.close();
         synchronized (lock) {
             lock.notifyAll();
         }
@@ -86,14 +88,20 @@ final class VncConnection {
 
     private void readLoop() {
         try {
-            DataInputStream in = new DataInputStream(socket.getInputStream());
-            OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
-            socket.setTcpNoDelay(true);
-            socket.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
+            DataInputStream in = new DataInputStream(channel.in());
+            OutputStream out = new BufferedOutputStream(channel.out(), 1 << 16);
+            // A viewer that connects and never finishes the handshake is cut off (either transport: a Unix
+            // socket has no read timeout).
+            CompletableFuture.delayedExecutor(HANDSHAKE_TIMEOUT_MS, TimeUnit.MILLISECONDS).execute(() -> {
+                if (!greeted) {
+                    LOG.log(Level.INFO, () -> "vnc: " + peer + ": no handshake in " + HANDSHAKE_TIMEOUT_MS / 1000 + " s");
+                    close();
+                }
+            });
             if (!handshake(in, out)) {
                 return;
             }
-            socket.setSoTimeout(0);
+            greeted = true;
             writer = new Thread(() -> writeLoop(out), "vnc-write " + peer);
             writer.setDaemon(true);
             writer.start();

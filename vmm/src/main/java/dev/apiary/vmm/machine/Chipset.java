@@ -124,7 +124,7 @@ public final class Chipset {
         fwCfg.addItem(FwCfg.RAM_SIZE, FwCfg.le64(m.config().memoryBytes()));
         fwCfg.addItem(FwCfg.NOGRAPHIC, FwCfg.le16(m.config().display() == null ? 1 : 0));
         boolean firmware = m.config().firmware() != null;
-        fwCfg.addFile("etc/e820", e820File(firmware ? E820Map.forFirmware(m.layout()) : E820Map.of(m.layout())));
+        fwCfg.addFile("etc/e820", e820File(firmware ? E820Map.forFirmware(m.layout()) : m.e820()));
         if (firmware) {
             addAcpiForFirmware(acpiConfig().forFirmware());
             SmbiosTables.Tables smbios = SmbiosTables.build(m.config().cpus(), m.layout(),
@@ -176,7 +176,7 @@ public final class Chipset {
     }
 
     private AcpiTables.Config acpiConfig() {
-        return new AcpiTables.Config(machine.config().cpus(), machine.layout(), Set.of(1, 2, 3, 4), false);
+        return new AcpiTables.Config(machine.config().cpus(), machine.layout(), Set.of(1, 2, 3, 4), true);
     }
 
     /** QEMU's {@code etc/e820}: packed little-endian {u64 address, u64 length, u32 type} entries. */

@@ -7,6 +7,7 @@ import dev.apiary.vmm.boot.BzImage;
 import dev.apiary.vmm.boot.E820Map;
 import dev.apiary.vmm.boot.Initrd;
 import dev.apiary.vmm.boot.LinuxLoader;
+import dev.apiary.vmm.boot.ScreenInfo;
 import dev.apiary.vmm.firmware.SystemFlash;
 import dev.apiary.vmm.bus.Bus;
 import dev.apiary.vmm.cpu.GuestStop;
@@ -15,6 +16,8 @@ import dev.apiary.vmm.device.Device;
 import dev.apiary.vmm.device.InterruptLine;
 import dev.apiary.vmm.device.SharedInterruptLine;
 import dev.apiary.vmm.device.SystemControl;
+import dev.apiary.vmm.display.GuestPixelFormat;
+import dev.apiary.vmm.display.Surface;
 import dev.apiary.vmm.accel.AccelVcpu;
 import dev.apiary.vmm.accel.AccelVm;
 import dev.apiary.vmm.accel.Accelerator;
@@ -43,6 +46,10 @@ public final class Machine implements AutoCloseable, SystemControl {
     private final String acceleratorNote;
     private final AccelVm vm;
     private final MemoryLayout layout;
+    /** The guest's memory map: the layout's, less a linear framebuffer at the top of low RAM. */
+    private final E820Map e820;
+    /** The direct-boot linear framebuffer (display and a kernel), or null. */
+    private final ScreenInfo screen;
     private final GuestMemory memory;
     private final Bus ports = new Bus("port");
     private final Bus mmio = new Bus("mmio");
@@ -78,6 +85,9 @@ public final class Machine implements AutoCloseable, SystemControl {
             this.flash = null;
         }
         this.layout = MemoryLayout.forRam(config.memoryBytes());
+        this.screen = linearFramebuffer(config, layout);
+        this.e820 = screen == null ? E820Map.of(layout)
+                : E820Map.of(layout).withTopOfLowRamReserved(layout.lowRamBytes() - screen.base());
         AcceleratorChoice choice = AcceleratorChoice.open(config.accelerator());
         this.accel = choice.accelerator();
         this.acceleratorNote = choice.note();
@@ -105,6 +115,10 @@ public final class Machine implements AutoCloseable, SystemControl {
             if (flash != null) {
                 vm.mapReadOnly(flash.codeBase(), flash.code());
                 flash.attach(mmio);
+            }
+            if (screen != null) {
+                chipset.framebuffer().orElseThrow().setBootSurface(new Surface(screen.base(),
+                        GuestPixelFormat.XRGB8888, screen.width(), screen.height(), screen.lineLength()));
             }
             vm.attachPlatform(ports, mmio);
             inventory.addAll(chipset.devices());
@@ -137,6 +151,35 @@ public final class Machine implements AutoCloseable, SystemControl {
             accel.close();
             throw e;
         }
+    }
+
+    /** The largest share of low RAM a linear framebuffer may take. */
+    private static final int MAX_FRAMEBUFFER_SHARE = 4;
+
+    /**
+     * For a directly booted kernel with a display: a linear framebuffer of the display's size, 32 bits per pixel,
+     * carved from the top of low RAM (1 MiB aligned; e820 reserves it, so the kernel maps it as a device and
+     * vesafb draws there) — RAM, so KVM needs no memory slot of its own and both accelerators write it directly.
+     */
+    private static ScreenInfo linearFramebuffer(MachineConfig config, MemoryLayout layout) throws BootImageException {
+        MachineConfig.Display d = config.display();
+        if (d == null || config.kernel() == null) {
+            return null;
+        }
+        long size = ScreenInfo.bytesFor(d.width(), d.height());
+        long top = layout.lowRamBytes();
+        if (size > top / MAX_FRAMEBUFFER_SHARE) {
+            throw new BootImageException(String.format("spec.display: a %dx%d screen needs %d MiB of framebuffer at"
+                    + " the top of guest RAM, more than a quarter of the VM's %d MiB below 4 GiB: give the VM more"
+                    + " memory or a smaller display", d.width(), d.height(), (size + (1 << 20) - 1) >> 20, top >> 20));
+        }
+        long base = (top - size) & -(1L << 20);
+        return new ScreenInfo(base, d.width(), d.height(), d.width() * ScreenInfo.BYTES_PER_PIXEL, size);
+    }
+
+    /** The memory map the guest is given (zero page and fw_cfg {@code etc/e820}). */
+    public E820Map e820() {
+        return e820;
     }
 
     private Chipset chipsetOrNull() {
@@ -225,7 +268,10 @@ public final class Machine implements AutoCloseable, SystemControl {
         if (initrd.isPresent()) {
             req = req.withInitrd(initrd.get());
         }
-        BootState boot = LinuxLoader.load(memory, layout, E820Map.of(layout), req);
+        if (screen != null) {
+            req = req.withScreen(screen);
+        }
+        BootState boot = LinuxLoader.load(memory, layout, e820, req);
         vcpus.get(0).enter(boot);
         for (int i = 1; i < vcpus.size(); i++) {
             // Application processors wait for INIT/SIPI from the boot processor, as on a PC.

@@ -1,7 +1,7 @@
 package dev.apiary.vmm.x86;
 
 /**
- * A translated guest block: a straight run of instructions of one 4 KiB code page, in 64-bit mode, ending at
+ * A translated guest block: a straight run of instructions starting in one 4 KiB code page (and perhaps running on into the next), in 64-bit mode, ending at
  * a branch or before an instruction the translator leaves to the interpreter. {@link Translator} emits each
  * as a hidden class extending this one; it is referenced only from its {@link X86Platform.CodePage}, so when
  * the guest writes the page the block and its class become unreachable and are unloaded.
@@ -17,6 +17,11 @@ abstract class Block {
      * HotSpot compiles the throw as a jump.
      */
     int faults;
+    /**
+     * The guest-physical page the block runs on into from its first page, or -1. Set before the block is
+     * published; the block is used only while the next linear page still maps there.
+     */
+    long tailPage = -1;
 
     Block(long rip, Insn[] insns) {
         this.rip = rip;

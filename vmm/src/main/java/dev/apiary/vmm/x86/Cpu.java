@@ -171,6 +171,20 @@ public final class Cpu implements VcpuSignals {
         return icount;
     }
 
+    /** Instructions run one at a time by the interpreter (the rest ran in translated blocks). */
+    private long interpreted;
+
+    /** How many instructions the interpreter ran one at a time. */
+    long interpreted() {
+        return interpreted;
+    }
+
+    /** Where this vCPU's instructions ran, and what the VM's code cache did: for {@code -Dapiary.x86.stats}. */
+    public String statistics() {
+        return String.format("%,d instructions, %.1f%% interpreted; VM: %s", icount,
+                icount == 0 ? 0.0 : 100.0 * interpreted / icount, platform.statistics());
+    }
+
     public void requestExit() {
         signal(EV_EXIT);
     }
@@ -412,6 +426,7 @@ public final class Cpu implements VcpuSignals {
             interp.execute(d);
             s.rip = nextRip;
             icount++;
+            interpreted++;
             if (singleStep && d.op != Op.INT && d.op != Op.INT3 && d.op != Op.INTO && d.op != Op.INT1) {
                 // TF set before the instruction: a single-step #DB trap after it (SDM Vol. 3A 17.3.1.4)
                 s.dr[6] |= 0x4000;
@@ -464,7 +479,7 @@ public final class Cpu implements VcpuSignals {
         if (blocks != null) {
             Block b = (Block) BLOCKS.getAcquire(blocks, off);
             if (b != null) {
-                return b.rip == rip ? b : null;
+                return b.rip == rip && tailStillMapped(b) ? b : null;
             }
         }
         short[] heat = cp.heat;
@@ -489,21 +504,45 @@ public final class Cpu implements VcpuSignals {
         if (platform.translateThreshold == 1) {
             // the test mode: every block translated at once, on this thread, so every instruction runs translated
             Block b = platform.translator.translate(rip, insns);
+            b.tailPage = blockTailPage;
             BLOCKS.setRelease(blocks, off, b);
-            return b;
+            return tailStillMapped(b) ? b : null;
         }
         BLOCKS.setRelease(blocks, off, PENDING);
-        platform.translator.translateLater(rip, insns, blocks, off, NO_BLOCK);
+        platform.translator.translateLater(rip, insns, blockTailPage, blocks, off, NO_BLOCK);
         return null;
+    }
+
+    /**
+     * Whether a block that runs on into the next linear page still finds the physical page it was decoded from
+     * there (the page tables may have changed since, or the page may no longer be executable).
+     */
+    private boolean tailStillMapped(Block b) {
+        if (b.tailPage == -1) {
+            return true;
+        }
+        try {
+            return (mmu.translate(((b.rip >>> 12) + 1) << 12, Mmu.EXEC, cpl == 3) & ~0xFFFL) == b.tailPage;
+        } catch (GuestFault f) {
+            return false; // the interpreter meets the fault when it gets there
+        }
     }
 
     /** Decodes from RIP up to a block end, all in this page: the instructions a block there would hold. */
     private List<Insn> blockAt(long rip) {
         List<Insn> list = new ArrayList<>();
         long r = rip;
+        long page = rip >>> 12;
+        blockTailPage = -1;
         try {
-            // stop 15 bytes before the page end: decoding must not touch (and maybe fault on) the next page
-            while (list.size() < Translator.MAX_INSNS && (r & 0xFFF) <= 4096 - 15 && r >>> 12 == rip >>> 12) {
+            // A block may run on into the next page (loops that straddle a page boundary are common in compiled
+            // code); then that page's decoded code is marked, and a write to it drops this page's blocks too.
+            // It stops 15 bytes before the end of that next page: decoding must not touch a third one.
+            while (list.size() < Translator.MAX_INSNS && r >>> 12 <= page + 1
+                    && (r >>> 12 == page || (r & 0xFFF) <= 4096 - 15)) {
+                if (blockTailPage == -1 && (r >>> 12 != page || (r & 0xFFF) > 4096 - 15) && !spillInto(rip)) {
+                    break;
+                }
                 Insn d = fetch(r);
                 Translator.Kind kind = Translator.classify(d, r + d.length);
                 if (kind == Translator.Kind.STOP) {
@@ -519,6 +558,28 @@ public final class Cpu implements VcpuSignals {
             // not ours to deliver here (nor is the fault object to keep): the interpreter meets it again there
         }
         return list;
+    }
+
+    /** The guest-physical page the block just decoded by {@link #blockAt} runs on into, or -1. */
+    private long blockTailPage = -1;
+
+    /**
+     * Lets the block at {@code rip} run on into the next linear page: marks that page's code (before any of its
+     * bytes is decoded) and registers this page as depending on it. False where the next page is not RAM or
+     * does not map (the block then ends before it).
+     */
+    private boolean spillInto(long rip) {
+        long next = ((rip >>> 12) + 1) << 12;
+        if (!CpuState.canonical(next)) {
+            return false;
+        }
+        X86Platform.CodePage head = codePageOf(rip);
+        X86Platform.CodePage tail = codePageOf(next);
+        if (head == null || tail == null || !platform.dependsOn(head, tail)) {
+            return false;
+        }
+        blockTailPage = tail.physical;
+        return true;
     }
 
     private static final int BLOCK_BUDGET = 16384;
@@ -561,14 +622,19 @@ public final class Cpu implements VcpuSignals {
         while (n < b.insns.length && r != faultRip) {
             r += b.insns[n++].length;
         }
+        if (n == 0 || n == b.insns.length) {
+            // The first instruction faults (a demand-paging #PF, as the kernel's decompressor takes for every page
+            // it writes): the interpreter would take the same fault, so the block stays.
+            return;
+        }
         BLOCKS.setRelease(blocks, off, NO_BLOCK);
-        if (n > 0 && n < b.insns.length) {
-            List<Insn> head = Arrays.asList(b.insns).subList(0, n);
-            if (platform.translateThreshold == 1) {
-                BLOCKS.setRelease(blocks, off, platform.translator.translate(b.rip, head));
-            } else {
-                platform.translator.translateLater(b.rip, head, blocks, off, NO_BLOCK);
-            }
+        List<Insn> head = Arrays.asList(b.insns).subList(0, n);
+        if (platform.translateThreshold == 1) {
+            Block t = platform.translator.translate(b.rip, head);
+            t.tailPage = b.tailPage;
+            BLOCKS.setRelease(blocks, off, t);
+        } else {
+            platform.translator.translateLater(b.rip, head, b.tailPage, blocks, off, NO_BLOCK);
         }
     }
 
@@ -599,6 +665,7 @@ public final class Cpu implements VcpuSignals {
             return d;
         }
         d = decoder.decode(fetcher, codeMode);
+        platform.decodes.increment();
         if (off + d.length <= 4096) {
             SLOTS.setRelease(cp.slots, off, d);
         }

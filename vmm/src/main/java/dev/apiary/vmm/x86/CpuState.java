@@ -390,12 +390,25 @@ public final class CpuState {
 
     static final long NO_MSR = 0x8000_0000_0000_0BADL;
 
+    /** IA32_ARCH_CAPABILITIES (enumerated by CPUID.7.0:EDX[29]). */
+    static final int MSR_ARCH_CAPABILITIES = 0x10A;
+
+    /**
+     * This CPU does not speculate, so it says it is not affected by what the speculation attacks need (SDM Vol. 4
+     * Table 2-2): RDCL_NO (Meltdown, L1TF), SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO,
+     * PSDP_NO, BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO. A guest then skips the mitigations that would only cost it
+     * time here (page-table isolation flushes the TLB at every kernel entry and exit).
+     */
+    static final long ARCH_CAPABILITIES = 1L | 1L << 4 | 1L << 5 | 1L << 6 | 1L << 8 | 1L << 13 | 1L << 14 | 1L << 15
+            | 1L << 20 | 1L << 24 | 1L << 26 | 1L << 27;
+
     static boolean knownMsr(int index) {
         return switch (index) {
             case MSR_TSC, MSR_APIC_BASE, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE,
                  MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_TSC_DEADLINE, MSR_PAT, MSR_MISC_ENABLE,
                  MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP, MSR_MTRRCAP, MSR_MTRR_DEF_TYPE,
-                 0x3A /* FEATURE_CONTROL */, 0x8B /* BIOS_SIGN_ID */, 0x17 /* PLATFORM_ID */ -> true;
+                 0x3A /* FEATURE_CONTROL */, 0x8B /* BIOS_SIGN_ID */, 0x17 /* PLATFORM_ID */,
+                 MSR_ARCH_CAPABILITIES -> true;
             default -> isMtrr(index);
         };
     }
@@ -429,6 +442,7 @@ public final class CpuState {
             case MSR_MTRR_DEF_TYPE -> mtrrDefType;
             case 0x3A -> 1; // IA32_FEATURE_CONTROL: locked, no VMX
             case 0x8B, 0x17 -> 0;
+            case MSR_ARCH_CAPABILITIES -> ARCH_CAPABILITIES;
             default -> isMtrr(index) ? mtrrs.getOrDefault(index, 0L) : NO_MSR;
         };
     }
@@ -476,7 +490,7 @@ public final class CpuState {
             case MSR_SYSENTER_ESP -> sysenterEsp = v;
             case MSR_SYSENTER_EIP -> sysenterEip = v;
             case MSR_MTRR_DEF_TYPE -> mtrrDefType = v & 0xCFF;
-            case MSR_MTRRCAP, 0x3A, 0x8B, 0x17 -> {
+            case MSR_MTRRCAP, 0x3A, 0x8B, 0x17, MSR_ARCH_CAPABILITIES -> {
                 return index == 0x8B; // BIOS_SIGN_ID is written before reading it; the others are read-only
             }
             default -> {

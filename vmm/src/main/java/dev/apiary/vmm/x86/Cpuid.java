@@ -3,11 +3,16 @@ package dev.apiary.vmm.x86;
 import java.nio.charset.StandardCharsets;
 
 /**
- * CPUID (SDM Vol. 2A, CPUID): advertises only what this CPU implements: x87, FXSR, SSE, SSE2 but no MMX, SSE3+; the hypervisor
+ * CPUID (SDM Vol. 2A, CPUID): Intel's vendor string and layout; advertises only what this CPU implements: x87, FXSR, SSE, SSE2 but no MMX, SSE3+; the hypervisor
  * bit with leaf 0x40000000; topology from {@link CpuConfig}; the TSC frequency of the {@link GuestClock}.
  */
 final class Cpuid {
-    static final String VENDOR = "ApiaryEmuCPU";
+    /**
+     * Intel's vendor string: the leaves this CPU answers (4, 0xB, 0x15, 0x16, family 6) are Intel's layout, and
+     * operating systems take their generic, untested path on a vendor they do not know (Linux says "your system
+     * may be unstable"). The hypervisor leaf and the brand string say what it really is.
+     */
+    static final String VENDOR = "GenuineIntel";
     static final String HYPERVISOR = "ApiaryEmuVMM";
     static final String BRAND = "Apiary emulated x86-64 CPU";
 
@@ -65,6 +70,9 @@ final class Cpuid {
             case 0x15:
                 // TSC = crystal * EBX / EAX: a crystal at the TSC frequency, ratio 1
                 return new int[] {1, 1, (int) Math.min(hz, 0xFFFF_FFFFL), 0};
+            case 7:
+                // subleaf 0 only: no extended features but IA32_ARCH_CAPABILITIES (EDX bit 29, see CpuState)
+                return sub == 0 ? new int[] {0, 0, 0, 1 << 29} : new int[4];
             case 0x16: {
                 int mhz = (int) (hz / 1_000_000);
                 return new int[] {mhz, mhz, 100, 0};
@@ -80,6 +88,10 @@ final class Cpuid {
                 int base = (leaf - 0x8000_0002) * 4;
                 return new int[] {word(BRAND, base), word(BRAND, base + 1), word(BRAND, base + 2), word(BRAND, base + 3)};
             }
+            case 0x8000_0007:
+                // EDX bit 8: invariant TSC. The TSC is the VM's host-clock-derived time base, the same on every
+                // vCPU and at a constant rate (Linux then trusts it across CPUs and idle states).
+                return new int[] {0, 0, 0, 1 << 8};
             case 0x8000_0008:
                 return new int[] {0x3028, 0, n - 1, 0}; // 40 physical, 48 linear address bits
             default:

@@ -101,11 +101,12 @@ final class Translator {
      * Translates in the background, then publishes the block into {@code slots[off]} (or {@code none} if the
      * translation fails, which is a bug: logged).
      */
-    void translateLater(long rip, List<Insn> insns, Block[] slots, int off, Block none) {
+    void translateLater(long rip, List<Insn> insns, long tailPage, Block[] slots, int off, Block none) {
         background.execute(() -> {
             Block b;
             try {
                 b = translate(rip, insns);
+                b.tailPage = tailPage;
             } catch (RuntimeException | LinkageError e) {
                 LOG.log(Level.ERROR, "translating the block at " + Long.toHexString(rip), e);
                 b = none;

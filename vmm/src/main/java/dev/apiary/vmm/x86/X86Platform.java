@@ -4,8 +4,10 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the vCPUs of one VM share: the bus, the clock, the RAM chunks, the cache of decoded code per
@@ -116,15 +118,56 @@ public final class X86Platform {
         return page >>> 6 < bits.length && (bits[page >>> 6] & (1L << page)) != 0;
     }
 
+    /** Instructions decoded into the code cache, and code pages dropped because they were written. */
+    final LongAdder decodes = new LongAdder();
+    private final LongAdder invalidations = new LongAdder();
+
+    /** The code cache's counters, for {@code -Dapiary.x86.stats}. */
+    public String statistics() {
+        return String.format("%,d decodes, %,d code pages written, %,d blocks translated", decodes.sum(),
+                invalidations.sum(), translator.translated());
+    }
+
     void invalidatePage(long physical) {
+        invalidations.increment();
         long key = physical >>> 12;
         int gib = (int) (physical >>> 30);
         int page = (int) ((physical & 0x3FFF_FFFFL) >>> 12);
-        LONGS.getAndBitwiseAnd(codeBits[gib], page >>> 6, ~(1L << page));
+        long[] bits = gib >= 0 && gib < codeBits.length ? codeBits[gib] : null;
+        if (bits != null) { // a ROM page (the head of a block running on into RAM) has no bits
+            LONGS.getAndBitwiseAnd(bits, page >>> 6, ~(1L << page));
+        }
         CodePage cp = codePages.remove(key);
         if (cp != null) {
             cp.valid = false;
+            CodePage[] heads = cp.heads;
+            for (CodePage h : heads) {
+                if (h.valid) {
+                    invalidatePage(h.physical);
+                }
+            }
         }
+    }
+
+    /**
+     * Records that blocks of {@code head} run on into {@code tail}, so that a write to {@code tail} drops
+     * {@code head}'s decoded code too. False when {@code tail} was written meanwhile (no longer valid).
+     */
+    boolean dependsOn(CodePage head, CodePage tail) {
+        synchronized (tail) {
+            CodePage[] heads = tail.heads;
+            for (CodePage h : heads) {
+                if (h == head) {
+                    return tail.valid;
+                }
+            }
+            // pages written since (no longer valid) are dropped, so a guest rewriting code keeps the list short
+            CodePage[] more = Arrays.stream(heads).filter(h -> h.valid).toArray(n -> new CodePage[n + 1]);
+            more[more.length - 1] = head;
+            tail.heads = more;
+        }
+        // checked after publishing: a write to the tail after this point sees the head in the list
+        return tail.valid;
     }
 
     /**
@@ -168,6 +211,8 @@ public final class X86Platform {
     }
 
     /** The decoded instructions of one 4 KiB guest-physical page, by offset; invalid once the page is written. */
+    private static final CodePage[] NO_PAGES = new CodePage[0];
+
     static final class CodePage {
         final long physical;
         final Insn[] slots = new Insn[4096];
@@ -175,6 +220,8 @@ public final class X86Platform {
         /** Translated blocks by start offset (published like {@link #slots}), and how often each start was reached; both made on first use. */
         volatile Block[] blocks;
         short[] heat;
+        /** The pages whose blocks run on into this one (copy on write, under this page's lock). */
+        volatile CodePage[] heads = NO_PAGES;
 
         CodePage(long physical) {
             this.physical = physical;

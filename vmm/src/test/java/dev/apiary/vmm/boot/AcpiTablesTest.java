@@ -283,7 +283,8 @@ class AcpiTablesTest {
         assertTrue(dsdt.contains("EisaId (\"PNP0A03\")"), dsdt);
         assertTrue(dsdt.contains("Name (\\_S5, Package (0x04)"), dsdt);
         assertFalse(dsdt.contains("_ADR"), "a device has _HID or _ADR, not both (ACPI 6.0 §6.1)");
-        assertTrue(dsdt.contains("Device (COM4)") && dsdt.contains("Device (RTC)") && dsdt.contains("Device (KBD)"), dsdt);
+        assertTrue(dsdt.contains("Device (COM4)") && dsdt.contains("Device (RTC)") && dsdt.contains("Device (KBD)")
+                && dsdt.contains("Device (MOU)") && dsdt.contains("EisaId (\"PNP0F13\")"), dsdt);
         assertTrue(dsdt.contains("QWordMemory") && dsdt.contains("WordBusNumber"), dsdt);
         assertTrue(dsdt.contains("Device (C003)"), dsdt);
         String fadt = disassemble(dir, "facp", t.table("FACP").bytes());

@@ -71,4 +71,15 @@ class E820MapTest {
         assertEquals(new Entry(0xFFC00000L, 0x400000, Type.RESERVED), m.entries().get(m.entries().size() - 1));
         assertThrows(IllegalArgumentException.class, () -> m.withReserved(0x1000, 0x1000));
     }
+
+    @Test
+    void topOfLowRamReservedForAFramebuffer() {
+        E820Map m = E820Map.of(MemoryLayout.forRam(64 * MiB)).withTopOfLowRamReserved(4 * MiB);
+        assertEquals(60 * MiB, m.ramEnd(0x100000));
+        assertEquals(-1, m.ramEnd(61 * MiB));
+        assertTrue(m.entries().contains(new Entry(60 * MiB, 4 * MiB, E820Map.Type.RESERVED)), m.toString());
+        assertEquals(E820Map.of(MemoryLayout.forRam(64 * MiB)).ramBytes() - 4 * MiB, m.ramBytes());
+        assertThrows(IllegalArgumentException.class, () -> m.withTopOfLowRamReserved(100 * MiB));
+        assertThrows(IllegalArgumentException.class, () -> m.withTopOfLowRamReserved(123));
+    }
 }

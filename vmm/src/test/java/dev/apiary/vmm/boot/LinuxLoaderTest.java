@@ -131,6 +131,60 @@ class LinuxLoaderTest {
         assertArrayEquals(rd, back);
     }
 
+    /**
+     * A linear framebuffer: screen_info as vesafb reads it (VIDEO_TYPE_VLFB, 32 bpp, X-R-G-B, size in 64 KiB units,
+     * 64-bit base capability), and the initrd below the e820 reservation that holds the pixels.
+     */
+    @Test
+    void screenInfoDescribesTheLinearFramebufferAndBootDataStaysBelowIt(@TempDir Path dir) throws Exception {
+        long base = 61 * MiB;
+        ScreenInfo si = new ScreenInfo(base, 1024, 768, 4096, ScreenInfo.bytesFor(1024, 768));
+        E820Map map = E820Map.of(layout).withTopOfLowRamReserved(64 * MiB - base);
+        byte[] rd = new byte[100_000];
+        Path file = dir.resolve("initrd.img");
+        Files.write(file, rd);
+        BootState s = LinuxLoader.load(mem, layout, map, LinuxLoader.Request.of(TestImages.bz().parse(), "")
+                .withInitrd(Initrd.of(file)).withScreen(si));
+        assertEquals((base - rd.length) & ~0xFFFL, s.initrdAddress());
+        assertEquals(0x23, u8(mem, ZP + 0x0F)); // orig_video_isVGA = VIDEO_TYPE_VLFB
+        assertEquals(1024, u16(mem, ZP + 0x12));
+        assertEquals(768, u16(mem, ZP + 0x14));
+        assertEquals(32, u16(mem, ZP + 0x16));
+        assertEquals(base, u32(mem, ZP + 0x18));
+        assertEquals(48, u32(mem, ZP + 0x1C)); // 3 MiB in 64 KiB units
+        assertEquals(4096, u16(mem, ZP + 0x24));
+        int[] channels = new int[8];
+        for (int i = 0; i < 8; i++) {
+            channels[i] = u8(mem, ZP + 0x26 + i);
+        }
+        assertArrayEquals(new int[] {8, 16, 8, 8, 8, 0, 8, 24}, channels); // red, green, blue, reserved: size, pos
+        assertEquals(0, u16(mem, ZP + 0x2E)); // vesapm_seg: no protected-mode interface
+        assertEquals(2, u32(mem, ZP + 0x36)); // VIDEO_CAPABILITY_64BIT_BASE
+        assertEquals(0, u32(mem, ZP + 0x3A));
+        // The zero page's e820 table: RAM from 1 MiB ends where the framebuffer starts.
+        int n = u8(mem, ZP + 0x1E8);
+        boolean reserved = false;
+        for (int i = 0; i < n; i++) {
+            long at = ZP + 0x2D0 + 20L * i;
+            long addr = mem.read64(at);
+            long size = mem.read64(at + 8);
+            long type = u32(mem, at + 16);
+            if (addr == 0x100000) {
+                assertEquals(base - 0x100000, size);
+                assertEquals(1, type);
+            }
+            reserved |= addr == base && size == 3 * MiB && type == 2;
+        }
+        assertTrue(reserved, "the framebuffer is reserved in e820");
+    }
+
+    @Test
+    void noScreenInfoWithoutAScreen() throws Exception {
+        load(LinuxLoader.Request.of(TestImages.bz().parse(), ""));
+        assertEquals(0, u8(mem, ZP + 0x0F));
+        assertEquals(0, u32(mem, ZP + 0x18));
+    }
+
     @Test
     void initrdStaysBelowInitrdAddrMax() throws Exception {
         BzImage k = TestImages.bz().initrdAddrMax(0x2FF_FFFF).initSize(16 * MiB).parse(); // 48 MiB - 1

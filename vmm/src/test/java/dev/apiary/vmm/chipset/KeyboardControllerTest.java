@@ -57,6 +57,28 @@ class KeyboardControllerTest {
     }
 
     @Test
+    void everyByteOfAReplyIsANewEdgeOnIrq1() {
+        // atkbd's GET ID: ACK, then two ID bytes, one interrupt each on an edge-triggered pin
+        List<Boolean> levels = new ArrayList<>();
+        kbc = new KeyboardController(system, levels::add, l -> { });
+        kbc.attach(ports);
+        ports.write(0x60, 1, 0xF2);
+        List<Integer> got = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            got.add((int) ports.read(0x60, 1));
+        }
+        assertEquals(List.of(0xFA, 0xAB, 0x41), got, "ACK and the translated MF2 ID");
+        int rising = 0;
+        boolean last = false;
+        for (boolean l : levels) {
+            rising += l && !last ? 1 : 0;
+            last = l;
+        }
+        assertEquals(3, rising, "a rising edge per byte: " + levels);
+        assertFalse(last, "low once the buffer is empty");
+    }
+
+    @Test
     void set2WithoutTranslation() {
         ports.write(0x64, 1, 0x60);
         ports.write(0x60, 1, 0x05); // interrupts + system flag, no translation

@@ -97,7 +97,7 @@ class MainErrorsTest {
     void featuresNotBuiltYetAreRefusedByName() throws Exception {
         Files.write(dir.resolve("k"), new byte[16]);
         assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0, backend: passt}]\n")
-                .toString()), "spec.networks[0].backend", "not supported");
+                .toString()), "spec.networks[0].backend", "passt");
     }
 
     @Test
@@ -127,7 +127,7 @@ class MainErrorsTest {
                 .toString()), "spec.disks[0].image.path", "not a multiple");
         Files.write(dir.resolve("a.img"), new byte[4096]);
         assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  disks: [{name: d, image: {path: a.img}},"
-                + " {name: d, image: {path: a.img}}]\n").toString()), "spec.disks[1].name", "used by another disk");
+                + " {name: d, image: {path: a.img}}]\n").toString()), "spec.disks", "disk names must be unique");
         assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  disks: [{name: d, blockSize: 1024, image: {path: a.img}}]\n")
                 .toString()), "spec.disks[0].blockSize");
     }

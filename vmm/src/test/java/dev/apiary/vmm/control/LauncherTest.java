@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.apiary.crds.VirtualMachineSpec.Accelerator;
+import dev.apiary.vmm.display.KitPattern;
+import dev.apiary.vmm.display.RfbTestClient;
 import dev.apiary.vmm.machine.OnEveryAccelerator;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
@@ -15,11 +19,13 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import javax.imageio.ImageIO;
 
 /** `vmm launch`: the runtime directory and control socket the agent relies on (docs/vmm-process.md). */
 class LauncherTest {
@@ -38,6 +44,25 @@ class LauncherTest {
                 out.write(buf.array(), 0, buf.position());
             }
             return out.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The body of a response as bytes (after the blank line), with the status line checked. */
+    static byte[] httpBody(Path sock, String path, int status) throws Exception {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(UnixDomainSocketAddress.of(sock));
+            c.write(ByteBuffer.wrap(("GET " + path + " HTTP/1.1\r\nHost: vmm\r\nContent-Length: 0\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)));
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteBuffer buf = ByteBuffer.allocate(65536);
+            while (c.read(buf.clear()) > 0) {
+                out.write(buf.array(), 0, buf.position());
+            }
+            byte[] all = out.toByteArray();
+            String head = new String(all, StandardCharsets.ISO_8859_1);
+            assertTrue(head.startsWith("HTTP/1.1 " + status), head.lines().findFirst().orElse(""));
+            int body = head.indexOf("\r\n\r\n") + 4;
+            return Arrays.copyOfRange(all, body, all.length);
         }
     }
 
@@ -174,5 +199,75 @@ class LauncherTest {
         assertEquals("BadInput", ex.get("reason").asText());
         assertTrue(ex.get("message").asText().contains("spec.boot.kernel.path"), ex.toString());
         assertTrue(err.toString().contains("absolute paths are not allowed"), err.toString());
+    }
+
+    /**
+     * {@code display: {vnc: true}}: the screenshot on the control socket and a viewer on vnc.sock both show the
+     * kit's pattern; state.json says the display's size. Without a display: 409 and no vnc.sock.
+     */
+    @OnEveryAccelerator
+    void screenshotOnTheControlSocketAndVncOnItsUnixSocket(Accelerator accel, @TempDir Path tmp) throws Exception {
+        Path images = Files.createDirectories(tmp.resolve("images"));
+        Files.copy(KIT, images.resolve("kit.bzImage"));
+        Path rt = Files.createDirectories(tmp.resolve("rt"));
+        Files.writeString(rt.resolve("spec.json"), """
+                {"apiVersion":"apiary.dev/v1alpha1","kind":"VirtualMachine","metadata":{"name":"screen","namespace":"ns"},
+                 "spec":{"accelerator":"%s","cpus":1,"memory":"64Mi","display":{"vnc":true,"width":320,"height":200},
+                 "boot":{"kernel":{"path":"kit.bzImage","cmdline":"kit.tests=ramfb kit.ramfb=320x200 kit.exit=halt"}}}}"""
+                .formatted(accel));
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(
+                () -> new Launcher(rt, images, new PrintStream(new ByteArrayOutputStream(), true)).run());
+        RuntimeDir d = new RuntimeDir(rt);
+        waitFor(() -> {
+            try {
+                return Files.exists(d.serialLog()) && Files.readString(d.serialLog()).contains("KIT done");
+            } catch (Exception e) {
+                return false;
+            }
+        }, "KIT done in serial.log");
+        assertTrue(Files.readString(d.serialLog()).contains("KIT ramfb ok"), Files.readString(d.serialLog()));
+        JsonNode display = JSON.readTree(d.stateFile().toFile()).get("display");
+        assertEquals(320, display.get("width").asInt());
+        assertEquals(200, display.get("height").asInt());
+        assertTrue(display.get("vnc").asBoolean());
+        int[] expected = KitPattern.pixels(320, 200);
+
+        BufferedImage png = ImageIO.read(new ByteArrayInputStream(httpBody(d.controlSocket(), "/v1/screenshot.png", 200)));
+        assertEquals(320, png.getWidth());
+        assertNull(KitPattern.firstDifference(320, 200, expected, png.getRGB(0, 0, 320, 200, null, 0, 320)));
+
+        try (RfbTestClient c = new RfbTestClient(d.vncSocket()).connect()) {
+            assertEquals(320, c.width);
+            assertEquals(200, c.height);
+            assertEquals("screen", c.name);
+            c.setEncodings(0);
+            c.requestAll(false);
+            c.readUpdate();
+            int[] got = new int[c.pixels.length];
+            for (int i = 0; i < got.length; i++) {
+                got[i] = 0xFF00_0000 | c.pixels[i]; // the server's native format: X-R-G-B, little-endian
+            }
+            assertNull(KitPattern.firstDifference(320, 200, expected, got));
+        }
+        assertTrue(http(d.controlSocket(), "POST", "/v1/screenshot.png").startsWith("HTTP/1.1 405"));
+        assertTrue(http(d.controlSocket(), "POST", "/v1/stop").startsWith("HTTP/1.1 202"));
+        assertEquals(0, exit.get(60, TimeUnit.SECONDS));
+        assertFalse(Files.exists(d.vncSocket()), "vnc.sock removed at exit");
+
+        // The same VM without a display.
+        Path rt2 = Files.createDirectories(tmp.resolve("rt2"));
+        Files.writeString(rt2.resolve("spec.json"), """
+                {"apiVersion":"apiary.dev/v1alpha1","kind":"VirtualMachine","metadata":{"name":"plain","namespace":"ns"},
+                 "spec":{"accelerator":"%s","cpus":1,"memory":"64Mi",
+                 "boot":{"kernel":{"path":"kit.bzImage","cmdline":"kit.tests=banner kit.exit=halt"}}}}""".formatted(accel));
+        exit = CompletableFuture.supplyAsync(
+                () -> new Launcher(rt2, images, new PrintStream(new ByteArrayOutputStream(), true)).run());
+        RuntimeDir d2 = new RuntimeDir(rt2);
+        waitFor(() -> Files.exists(d2.controlSocket()), "control.sock");
+        assertTrue(new String(httpBody(d2.controlSocket(), "/v1/screenshot.png", 409)).contains("no display"));
+        assertFalse(Files.exists(d2.vncSocket()));
+        assertFalse(JSON.readTree(d2.stateFile().toFile()).has("display"));
+        http(d2.controlSocket(), "POST", "/v1/stop");
+        assertEquals(0, exit.get(60, TimeUnit.SECONDS));
     }
 }

@@ -1,12 +1,20 @@
 package dev.apiary.vmm.display;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
+import java.io.Closeable;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.DataFormatException;
@@ -19,7 +27,9 @@ import javax.crypto.spec.SecretKeySpec;
  * values it receives (in the format it asked for) and decodes Raw and every ZRLE subencoding.
  */
 public final class RfbTestClient implements AutoCloseable {
+    /** The TCP socket (null for a client on a Unix socket). */
     public final Socket socket;
+    private final Closeable connection;
     public final DataInputStream in;
     public final DataOutputStream out;
     public String serverVersion;
@@ -39,8 +49,19 @@ public final class RfbTestClient implements AutoCloseable {
     public RfbTestClient(InetSocketAddress addr) throws IOException {
         socket = new Socket(addr.getAddress(), addr.getPort());
         socket.setSoTimeout(60_000); // a broken server fails the test instead of hanging it
-        in = new DataInputStream(new java.io.BufferedInputStream(socket.getInputStream(), 1 << 16));
-        out = new DataOutputStream(new java.io.BufferedOutputStream(socket.getOutputStream()));
+        connection = socket;
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+        out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+    }
+
+    /** A viewer on a Unix domain socket ({@code vnc.sock} of {@code vmm launch}). */
+    public RfbTestClient(Path unixSocket) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(unixSocket));
+        socket = null;
+        connection = ch;
+        in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(ch), 1 << 16));
+        out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch)));
     }
 
     /** Version exchange; returns the security types offered (3.7/3.8) or the one chosen by the server (3.3). */
@@ -318,7 +339,7 @@ public final class RfbTestClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        connection.close();
         inflater.end();
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.apiary.crds.VirtualMachineSpec.Accelerator;
 import dev.apiary.crds.VirtualMachineSpec.RebootPolicy;
 import dev.apiary.vmm.display.Frame;
+import dev.apiary.vmm.display.GuestPixelFormat;
 import dev.apiary.vmm.display.KitPattern;
 import dev.apiary.vmm.display.Png;
 import java.awt.image.BufferedImage;
@@ -46,6 +47,22 @@ class RamfbBootTest {
         assertEquals(203, frame[0].width());
         assertEquals(101, frame[0].height());
         assertNull(KitPattern.firstDifference(203, 101, KitPattern.pixels(203, 101), frame[0].pixels()));
+    }
+
+    /** The guest draws in RGB565: the screen shows each colour's 5/6/5 bits widened back to 8 (GuestPixelFormat). */
+    @OnEveryAccelerator
+    void rgb565DrawnByTheGuest(Accelerator a) throws Exception {
+        Frame[] frame = new Frame[1];
+        GuestKit.Run r = boot(a, "kit.tests=ramfb kit.ramfb=160x120 kit.ramfb.format=rgb565", true, frame);
+        assertEquals("rgb565", GuestKit.Run.field(r.ok("ramfb"), "format"));
+        int[] expected = KitPattern.pixels(160, 120);
+        for (int i = 0; i < expected.length; i++) {
+            int c = expected[i];
+            int raw = ((c >> 19) & 0x1F) << 11 | ((c >> 10) & 0x3F) << 5 | ((c >> 3) & 0x1F);
+            expected[i] = GuestPixelFormat.RGB565.toArgb(raw);
+        }
+        assertEquals(0xFF8200, expected[0] & 0xFFFFFF, "orange, its green cut to 6 bits");
+        assertNull(KitPattern.firstDifference(160, 120, expected, frame[0].pixels()));
     }
 
     @OnEveryAccelerator

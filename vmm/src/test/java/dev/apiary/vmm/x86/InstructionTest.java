@@ -118,7 +118,7 @@ class InstructionTest {
     void cpuidAdvertisesOnlyWhatIsImplemented() {
         LongMode m = run("xor %eax,%eax\ncpuid\nmov %rbx,%r8\nmov %rdx,%r9\nmov %rcx,%r10\nmov $1,%eax\ncpuid\n"
                 + "mov %rcx,%r11\nmov %rdx,%r12\nmov $0x80000001,%eax\ncpuid");
-        assertEquals("ApiaryEmuCPU", word(m.r(8)) + word(m.r(9)) + word(m.r(10)));
+        assertEquals("GenuineIntel", word(m.r(8)) + word(m.r(9)) + word(m.r(10)));
         assertEquals(1L << 31, m.r(11) & (1L << 31));
         long fpuFxsrSseSse2 = (1 << 0) | (1 << 24) | (1 << 25) | (1 << 26);
         assertEquals(fpuFxsrSseSse2, m.r(12) & fpuFxsrSseSse2);

@@ -178,4 +178,84 @@ class TranslatorTest {
         assertEquals(0x40, m.r(14));
         assertTrue(m.platform.translator.translated() >= 1);
     }
+
+    @Test
+    void aLoopAcrossAPageBoundaryRunsTranslated() {
+        // the loop's INC straddles the boundary at CODE + 0x1000; its CMP and JNE lie in the next page
+        String src = """
+                xor %ecx,%ecx
+                xor %ebx,%ebx
+                jmp 1f
+                .org 0xff8
+                1: mov $1,%eax
+                add %eax,%ebx
+                inc %ecx
+                cmp $1000,%ecx
+                jne 1b
+                """;
+        LongMode interpreted = run(0, src);
+        LongMode translated = run(1, src);
+        assertEquals(1000, interpreted.r(3));
+        assertEquals(1000, translated.r(3));
+        assertEquals(interpreted.cpu.instructions(), translated.cpu.instructions());
+        assertTrue(translated.cpu.interpreted() < 10, "the straddling loop ran translated, interpreted: "
+                + translated.cpu.interpreted());
+    }
+
+    @Test
+    void aStoreIntoTheNextPageDropsTheBlocksThatRunIntoIt() {
+        // the block starting before the boundary holds the CMP after it; the first pass patches the CMP's
+        // immediate (in the next page) from 10 to 5, so the loop ends after 5 passes
+        String src = """
+                xor %ecx,%ecx
+                xor %ebx,%ebx
+                jmp 1f
+                .org 0xff8
+                1: mov $1,%eax
+                add %eax,%ebx
+                inc %ecx
+                2: cmp $10,%ecx
+                jne 3f
+                jmp 4f
+                3: movb $5,2b+2(%rip)
+                jmp 1b
+                4:
+                """;
+        assertEquals(5, run(0, src).r(3));
+        assertEquals(5, run(1, src).r(3));
+    }
+
+    @Test
+    void aBlockWhoseFirstInstructionKeepsFaultingStaysTranslated() {
+        // Demand paging as the kernel's decompressor does it: each pass unmaps 0x1000000 again, its first
+        // instruction takes a #PF, the handler maps the page (to 0x200000) and returns to retry.
+        String src = """
+                mov $0x1000000,%rcx
+                xor %r8d,%r8d
+                1: mov (%rcx),%edx
+                add $1,%r9
+                movq $0,0x3040
+                invlpg (%rcx)
+                inc %r8
+                cmp $20,%r8
+                jne 1b
+                hlt
+                .org 0x800
+                add $8,%rsp
+                movq $0x200083,0x3040
+                iretq
+                """;
+        LongMode m = new LongMode(1);
+        m.setGate(14, LongMode.CODE + 0x800, 0, 0);
+        assertEquals(Cpu.Exit.HALTED, m.run(src), () -> m.s.describe() + m.cpu.recentInstructions());
+        assertEquals(20, m.r(8));
+        assertEquals(20, m.r(9));
+        byte[] code = Asm.assemble(src, LongMode.CODE);
+
+        assertEquals((byte) 0x8b, code[10], "the loop starts with the faulting load");
+        X86Platform.CodePage cp = m.platform.codePage(LongMode.CODE);
+        Block b = cp.blocks[10];
+        assertTrue(b != null && !(b instanceof Block.None), "the block at the faulting load is still translated: " + b);
+
+    }
 }

@@ -44,8 +44,15 @@ final class EmulatedVcpu implements AccelVcpu {
     @Override
     public void powerOn() {
         cpu.reset();
+        // as on KVM (VcpuSetup.powerOn) and as firmware leaves them: fast strings on, MTRRs on with RAM
+        // write-back by default (with MTRRs off Linux also leaves the PAT unprogrammed: no write-combining)
+        cpu.state().setMsr(MSR_MISC_ENABLE, 1);
+        cpu.state().setMsr(MSR_MTRR_DEF_TYPE, (1 << 11) | 6);
         apic.virtualWire();
     }
+
+    private static final int MSR_MISC_ENABLE = 0x1A0;
+    private static final int MSR_MTRR_DEF_TYPE = 0x2FF;
 
     @Override
     public void enter(BootState b) {
@@ -142,5 +149,10 @@ final class EmulatedVcpu implements AccelVcpu {
     @Override
     public void close() {
         kick();
+    }
+
+    /** Where the instructions ran (interpreted or translated) and what the code cache did. */
+    public String statistics() {
+        return cpu.statistics();
     }
 }

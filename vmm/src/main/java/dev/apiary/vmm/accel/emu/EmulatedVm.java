@@ -114,6 +114,9 @@ final class EmulatedVm implements AccelVm {
     public void close() {
         for (EmulatedVcpu v : vcpus) {
             v.close();
+            if (Boolean.getBoolean("apiary.x86.stats")) {
+                System.err.println("vCPU " + vcpus.indexOf(v) + ": " + v.statistics());
+            }
         }
         pit.stop();
         ram.close();
