@@ -63,6 +63,8 @@ public final class ManifestCorpus {
                 bad("firmware path required", kernel, "{firmware: {}}"),
                 bad("firmware path pattern", kernel, "{firmware: {path: /usr/share/OVMF.fd}}"),
                 bad("firmware path maxLength", kernel, "{firmware: {path: " + LONG + "}}"),
+                bad("firmware vars pattern", kernel, "{firmware: {path: OVMF_CODE.fd, vars: ../OVMF_VARS.fd}}"),
+                bad("firmware vars maxLength", kernel, "{firmware: {path: OVMF_CODE.fd, vars: " + LONG + "}}"),
                 bad("kernel path required", kernel, "{kernel: {cmdline: quiet}}"),
                 bad("kernel path pattern", "path: vmlinuz", "path: ../vmlinuz"),
                 bad("kernel path maxLength", "path: vmlinuz", "path: " + LONG),
