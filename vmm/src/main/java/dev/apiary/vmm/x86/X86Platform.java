@@ -131,7 +131,9 @@ public final class X86Platform {
     void invalidatePage(long physical) {
         invalidations.increment();
         long key = physical >>> 12;
-        CODE_MAP.setVolatile(codeMap, (int) key, (byte) 0);
+        if (key < codeMap.length) { // a ROM page (the head of a block running on into RAM) has no entry
+            CODE_MAP.setVolatile(codeMap, (int) key, (byte) 0);
+        }
         CodePage cp = codePages.remove(key);
         if (cp != null) {
             cp.valid = false;

@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Debian's OVMF (package {@code ovmf}, installed by {@code scripts/install-deps --test}) boots to the UEFI
- * Shell on COM1; the shell answers {@code ver}, and {@code reset -s} powers the machine off through the ACPI
- * PM registers. The guest's UEFI variables land in the VM's own store, not in the template.
+ * Debian's OVMF (package {@code ovmf}, installed by {@code scripts/install-deps --test}) boots a machine with two
+ * vCPUs (its MP initialisation starts the second one through INIT/SIPI) to the UEFI Shell on COM1; the shell
+ * answers {@code ver}, and {@code reset -s} powers the machine off through the ACPI PM registers. The guest's
+ * UEFI variables land in the VM's own store, not in the template.
  */
 class UefiBootTest {
     static final Path OVMF_CODE = Path.of("/usr/share/OVMF/OVMF_CODE_4M.fd");
@@ -31,7 +32,7 @@ class UefiBootTest {
     void ovmfReachesTheUefiShellWhichAnswersAndPowersOff(@TempDir Path dir) throws Exception {
         assertOvmfInstalled();
         Path store = dir.resolve("uefi-vars.fd");
-        MachineConfig cfg = MachineConfig.uefi("uefi-shell", 1, 256L << 20,
+        MachineConfig cfg = MachineConfig.uefi("uefi-shell", 2, 256L << 20,
                 new MachineConfig.Firmware(OVMF_CODE, OVMF_VARS, store), RebootPolicy.Stop, List.of());
         SerialDialog.Result r;
         try (Machine m = Machine.create(cfg)) {

@@ -51,7 +51,7 @@ class UefiLinuxBootTest {
                 """;
         Path initrd = dir.resolve("initrd.img");
         try (var out = Files.newOutputStream(initrd)) {
-            DistributionKernelBootTest.Cpio c = new DistributionKernelBootTest.Cpio(out);
+            Cpio c = new Cpio(out);
             c.dir("bin");
             c.dir("dev");
             c.dir("lib");
