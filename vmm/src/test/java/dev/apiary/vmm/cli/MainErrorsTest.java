@@ -84,7 +84,7 @@ class MainErrorsTest {
     @Test
     void featuresNotBuiltYetAreRefusedByName() throws Exception {
         Files.write(dir.resolve("k"), new byte[16]);
-        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0, backend: passt}]\n")
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0, backend: vde}]\n")
                 .toString()), "spec.networks[0].backend", "not supported");
     }
 
