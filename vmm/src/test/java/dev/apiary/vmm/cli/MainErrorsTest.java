@@ -96,8 +96,8 @@ class MainErrorsTest {
     @Test
     void featuresNotBuiltYetAreRefusedByName() throws Exception {
         Files.write(dir.resolve("k"), new byte[16]);
-        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0, backend: passt}]\n")
-                .toString()), "spec.networks[0].backend", "passt");
+        assertOneLine(run("run", manifest("  boot: {kernel: {path: k}}\n  networks: [{name: n0, backend: vde}]\n")
+                .toString()), "spec.networks[0].backend", "vde");
     }
 
     @Test

@@ -62,8 +62,12 @@ class LinuxNetBootTest {
             $B dd if=/dev/urandom of=/tmp/out bs=1024 count=$kib 2>/dev/null
             echo "APIARY-OUT md5=$($B md5sum /tmp/out | $B cut -d' ' -f1)"
             $B nc $peer $outport < /tmp/out
+            $B nc -l -p $inport > /tmp/in &
+            # Listening for sure (passt accepts on the host side before it connects to the guest).
+            hex=$($B printf '%04X' $inport)
+            while ! $B cat /proc/net/tcp /proc/net/tcp6 | $B grep -qE ":$hex [0-9A-F]+:0000 0A"; do $B sleep 0.2; done
             echo APIARY-LISTEN
-            $B nc -l -p $inport > /tmp/in
+            wait
             echo "APIARY-IN bytes=$($B wc -c < /tmp/in) md5=$($B md5sum /tmp/in | $B cut -d' ' -f1)"
             $B poweroff -f
             """;
@@ -137,7 +141,7 @@ class LinuxNetBootTest {
         Assumptions.assumeTrue(Files.exists(modules.resolve("virtio_net.ko")), "no virtio_net module in the cache");
         Path initrd = dir.resolve("initrd.cpio");
         try (var out = Files.newOutputStream(initrd)) {
-            DistributionKernelBootTest.Cpio c = new DistributionKernelBootTest.Cpio(out);
+            Cpio c = new Cpio(out);
             c.dir("bin");
             c.dir("dev");
             c.dir("lib");
@@ -206,7 +210,14 @@ class LinuxNetBootTest {
                 byte[] data = new byte[KIB * 1024];
                 new Random(42).nextBytes(data);
                 sendWhenListening(guestListener, data);
-                GuestStop stop = run.get(300, TimeUnit.SECONDS);
+                GuestStop stop;
+                try {
+                    stop = run.get(300, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    synchronized (serial) {
+                        throw new AssertionError("the guest did not power off; it said:\n" + serial);
+                    }
+                }
                 long done = System.nanoTime();
                 String text;
                 synchronized (serial) {

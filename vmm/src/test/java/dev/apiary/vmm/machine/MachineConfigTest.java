@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.apiary.crds.ManifestException;
 import dev.apiary.crds.Manifests;
+import dev.apiary.vmm.net.PortForward;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,11 +104,31 @@ class MachineConfigTest {
 
     @Test
     void otherBackendsAndModelsAreRefusedNamingTheField() {
-        ManifestException e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, backend: passt}]"));
+        ManifestException e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, backend: vde}]"));
         assertEquals("spec.networks[0].backend", e.field());
         e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, model: e1000}]"));
         assertEquals("spec.networks[0].model", e.field());
         e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, macAddress: '01:00:5e:00:00:01'}]"));
         assertEquals("spec.networks[0].macAddress", e.field());
+    }
+
+    @Test
+    void passtWithPortsAndQueuesUpToTheCpus() throws Exception {
+        Files.write(dir.resolve("k"), new byte[1]);
+        MachineConfig c = MachineConfig.from(Manifests.parse("metadata: {name: web, namespace: prod}\n"
+                + "spec: {cpus: 4, boot: {kernel: {path: k}}, networks: [{name: u, backend: passt, ports: "
+                + "[{port: 2222, guestPort: 22}, {protocol: UDP, port: 5353}]}, {name: t, queues: 4}]}"), dir, 0);
+        MachineConfig.Network u = c.networks().get(0);
+        assertEquals(MachineConfig.NetBackendKind.PASST, u.backend());
+        assertEquals(List.of(new PortForward(PortForward.Protocol.TCP, 2222, 22),
+                new PortForward(PortForward.Protocol.UDP, 5353, 5353)), u.ports());
+        assertEquals(4, c.networks().get(1).queues());
+        ManifestException e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, queues: 2}]"));
+        assertEquals("spec.networks[0].queues", e.field(), "more queue pairs than the VM's one cpu");
+        e = assertThrows(ManifestException.class, () -> withNetworks("[{name: a, ports: [{port: 80}]}]"));
+        assertEquals("spec.networks[0].ports", e.field(), "ports only with passt");
+        e = assertThrows(ManifestException.class,
+                () -> withNetworks("[{name: a, backend: passt, ports: [{port: 80, protocol: SCTP}]}]"));
+        assertEquals("spec.networks[0].ports[0].protocol", e.field());
     }
 }

@@ -75,4 +75,21 @@ class GuestMemoryTest {
         assertEquals(java.util.List.of("16+1", "32+2", "48+4", "64+8", "4096+300", "12288+5000", "32768+4096"),
                 seen.stream().map(a -> a[0] + "+" + a[1]).toList());
     }
+
+    @Test
+    void hostAddressesAreCheckedAndWritesReported() throws Exception {
+        GuestMemory m = GuestMemory.allocate(0, 2 * MiB, 4 * GiB, MiB);
+        java.util.List<long[]> seen = new java.util.ArrayList<>();
+        m.observeWrites((gpa, len) -> seen.add(new long[] {gpa, len}));
+        long a = m.hostAddress(0x1000, 16, true);
+        com.kenai.jffi.MemoryIO.getInstance().putInt(a, 0x55667788);
+        assertEquals(0x55667788, m.read32(0x1000), "the address is where guest RAM lives");
+        assertEquals(m.hostAddress(0x1000, 16, false) + 0x100, m.hostAddress(0x1100, 4, false));
+        assertEquals(8, m.hostAddress(4 * GiB + 8, 8, false) - m.hostAddress(4 * GiB, 8, false));
+        assertThrows(GuestMemoryException.class, () -> m.hostAddress(2 * MiB - 8, 16, true), "past the end of RAM");
+        assertThrows(GuestMemoryException.class, () -> m.hostAddress(3 * GiB, 4, false), "a hole");
+        assertThrows(GuestMemoryException.class, () -> m.hostAddress(-4096, 4, false));
+        assertEquals(1, seen.size(), "only the write was reported");
+        assertEquals(0x1000, seen.get(0)[0]);
+    }
 }
