@@ -60,12 +60,12 @@ class KeyboardControllerTest {
     void everyByteOfAReplyIsANewEdgeOnIrq1() {
         // atkbd's GET ID: ACK, then two ID bytes, one interrupt each on an edge-triggered pin
         List<Boolean> levels = new ArrayList<>();
-        kbc = new KeyboardController(system, levels::add, l -> { });
-        kbc.attach(ports);
-        ports.write(0x60, 1, 0xF2);
+        Bus own = new Bus("ports");
+        new KeyboardController(system, levels::add, l -> { }).attach(own);
+        own.write(0x60, 1, 0xF2);
         List<Integer> got = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            got.add((int) ports.read(0x60, 1));
+            got.add((int) own.read(0x60, 1));
         }
         assertEquals(List.of(0xFA, 0xAB, 0x41), got, "ACK and the translated MF2 ID");
         int rising = 0;
