@@ -33,7 +33,7 @@ class PackageRulesTest {
         noClasses().that().resideInAnyPackage("dev.apiary.vmm.bus..", "dev.apiary.vmm.pci..", "dev.apiary.vmm.nvme..",
                         "dev.apiary.vmm.uart..", "dev.apiary.vmm.chipset..", "dev.apiary.vmm.boot..",
                         "dev.apiary.vmm.block..", "dev.apiary.vmm.device..", "dev.apiary.vmm.memory..",
-                        "dev.apiary.vmm.control..")
+                        "dev.apiary.vmm.control..", "dev.apiary.vmm.firmware..", "dev.apiary.vmm.fwcfg..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.apiary.vmm.accel.kvm..",
                         "dev.apiary.vmm.accel.emu..", "dev.apiary.vmm.x86..")
                 .check(vmm);

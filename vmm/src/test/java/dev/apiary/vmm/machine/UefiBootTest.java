@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class UefiBootTest {
     static final Path OVMF_CODE = Path.of("/usr/share/OVMF/OVMF_CODE_4M.fd");
     static final Path OVMF_VARS = Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd");
-    /** A hang guard: the software CPU takes one to two minutes on this kind of machine, QEMU TCG about 3 s. */
+    /** A hang guard: the software CPU takes 30–90 s on this kind of machine, QEMU TCG 3–7 s. */
     static final long WATCHDOG_SECONDS = 900;
 
     static void assertOvmfInstalled() {
