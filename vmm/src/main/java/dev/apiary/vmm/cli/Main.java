@@ -353,9 +353,9 @@ public final class Main {
     /** What {@code vmm doctor} found: printed for people, or as JSON ({@code --json}) for the agent. */
     record Doctor(boolean kvmPresent, boolean kvmUsable, Integer apiVersion, Integer maxVcpus, long hostMemoryBytes,
             Boolean fullGuests, String reason, Double cpl0InstructionsPerSecond, List<AcceleratorVerdict> accelerators) {
-        /** The software CPU runs everywhere; distribution kernels and OVMF have not been booted on it yet. */
-        static final AcceleratorVerdict EMULATED = new AcceleratorVerdict(EmulatedAccelerator.NAME, true, false,
-                "software x86-64 CPU (integer, x87, SSE2; runs the guest kit; full guests not booted on it yet)");
+        /** The software CPU runs everywhere, full guests included (Debian's kernel, OVMF), much slower than KVM. */
+        static final AcceleratorVerdict EMULATED = new AcceleratorVerdict(EmulatedAccelerator.NAME, true, true,
+                "software x86-64 CPU (integer, x87, SSE2; boots Debian's kernel and OVMF, much slower than KVM)");
 
         static Doctor examine() {
             long mem = MachineConfig.hostMemoryBytes();
