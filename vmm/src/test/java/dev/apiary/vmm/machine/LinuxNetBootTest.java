@@ -62,12 +62,15 @@ class LinuxNetBootTest {
             $B dd if=/dev/urandom of=/tmp/out bs=1024 count=$kib 2>/dev/null
             echo "APIARY-OUT md5=$($B md5sum /tmp/out | $B cut -d' ' -f1)"
             $B nc $peer $outport < /tmp/out
-            $B nc -l -p $inport > /tmp/in &
+            # In the background its stdin would be at EOF, and nc would close its sending side at once: passt
+            # (2023-03) then stops forwarding to it. A pipe that stays open keeps the connection whole.
+            $B sleep 100000 | $B nc -l -p $inport > /tmp/in &
+            ncpid=$!
             # Listening for sure (passt accepts on the host side before it connects to the guest).
             hex=$($B printf '%04X' $inport)
             while ! $B cat /proc/net/tcp /proc/net/tcp6 | $B grep -qE ":$hex [0-9A-F]+:0000 0A"; do $B sleep 0.2; done
             echo APIARY-LISTEN
-            wait
+            wait $ncpid
             echo "APIARY-IN bytes=$($B wc -c < /tmp/in) md5=$($B md5sum /tmp/in | $B cut -d' ' -f1)"
             $B poweroff -f
             """;
